@@ -1,0 +1,3 @@
+"""Agents that ship with agentstream."""
+
+__all__: list[str] = []

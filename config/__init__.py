@@ -1,0 +1,21 @@
+"""Typed settings and deploy configuration files."""
+
+from config.settings import (
+    BatchDefaults,
+    KafkaSettings,
+    Limits,
+    LocalSettings,
+    RedisSettings,
+    RetryDefaults,
+    Settings,
+)
+
+__all__ = [
+    "BatchDefaults",
+    "KafkaSettings",
+    "Limits",
+    "LocalSettings",
+    "RedisSettings",
+    "RetryDefaults",
+    "Settings",
+]

@@ -1,0 +1,107 @@
+"""All settings, read once from the environment (prefix ``AGENTSTREAM_``, nested with ``__``).
+
+Examples::
+
+    AGENTSTREAM_KAFKA__BOOTSTRAP_SERVERS=broker1:9092,broker2:9092
+    AGENTSTREAM_KAFKA__SECURITY_PROTOCOL=SASL_SSL
+    AGENTSTREAM_KAFKA__SASL_PASSWORD=...
+    AGENTSTREAM_REDIS__URL=redis://127.0.0.1:6379/0
+
+A ``.env`` file in the working directory is read when present. No other module reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class KafkaSettings(BaseModel):
+    """Where the cluster is and how to authenticate to it."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    client_id: str = "agentstream"
+    # Producer: every record acknowledged by all in-sync replicas, no duplicates on retry.
+    linger_ms: int = Field(default=5, ge=0)
+    max_batch_bytes: int = Field(default=1 * MiB, gt=0)
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
+
+    @property
+    def bootstrap_list(self) -> list[str]:
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
+
+class RedisSettings(BaseModel):
+    """Redis for the L2 cache and idempotency keys."""
+
+    url: str = "redis://127.0.0.1:6379/0"
+    password: SecretStr | None = None
+
+
+class BatchDefaults(BaseModel):
+    """Window policy used when an agent does not name its own."""
+
+    max_size: int = Field(default=100, ge=1)
+    within: float = Field(default=1.0, gt=0)
+    eager: bool = True
+    concurrency: int = Field(default=32, ge=1)
+
+
+class RetryDefaults(BaseModel):
+    """In-place retries with exponential backoff and full jitter."""
+
+    attempts: int = Field(default=3, ge=1)
+    backoff: float = Field(default=0.2, ge=0)
+    max_backoff: float = Field(default=5.0, ge=0)
+
+
+class Limits(BaseModel):
+    """Guards against bad input and stuck handlers."""
+
+    max_message_bytes: int = Field(default=1 * MiB, gt=0)
+    max_json_depth: int = Field(default=64, ge=1)
+    handler_timeout: float = Field(default=30.0, gt=0)
+    idempotency_ttl: float = Field(default=24 * 3600.0, gt=0)
+
+
+class LocalSettings(BaseModel):
+    """The single-node Kafka and Redis that `agentstream broker/redis up` start."""
+
+    home: Path = Path(".agentstream")
+    kafka_version: str = "4.3.1"
+    controller_port: int = 9093
+    kafka_heap: str = "1g"
+    start_timeout: float = Field(default=60.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """The one settings object; build it with ``Settings()``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTSTREAM_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    redis: RedisSettings = RedisSettings()
+    batch: BatchDefaults = BatchDefaults()
+    retry: RetryDefaults = RetryDefaults()
+    limits: Limits = Limits()
+    local: LocalSettings = LocalSettings()
+    web_port: int = 6066
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,0 +1,3 @@
+"""The agentstream runtime."""
+
+__all__: list[str] = []
