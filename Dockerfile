@@ -57,7 +57,8 @@ COPY --from=builder /opt/venv /opt/venv
 # faust keeps its data directory (<app id>-data) relative to the working
 # directory, so it must be writable by the runtime user.
 WORKDIR /app
-USER agentstream:agentstream
+# Numeric so runtimes enforcing runAsNonRoot can verify it.
+USER 10001:10001
 
 # faust worker web server: /metrics and health endpoints.
 EXPOSE 6066

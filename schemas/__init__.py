@@ -1,3 +1,6 @@
 """Message models: the event envelope and every message type."""
 
-__all__: list[str] = []
+from schemas.envelope import Envelope, EnvelopeError, Headers
+from schemas.message import Message
+
+__all__ = ["Envelope", "EnvelopeError", "Headers", "Message"]

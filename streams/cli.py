@@ -57,9 +57,7 @@ def broker_fetch() -> None:
         raise _fail(err) from err
 
 
-@broker.command(
-    "tool", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
-)
+@broker.command("tool", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def broker_tool(ctx: typer.Context, name: str) -> None:
     """Run a Kafka tool from the same jars: producer-perf-test, consumer-perf-test,
     topics, consumer-groups, console-consumer, console-producer, or a class name."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -119,9 +120,7 @@ def _is_zombie(pid: int) -> bool:
         return False
     state = stat.rsplit(")", 1)[-1].split()[0]
     if state == "Z":
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         return True
     return False

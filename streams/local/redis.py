@@ -73,4 +73,3 @@ class LocalRedis:
         finally:
             client.close()
         return str(info.get("redis_version"))
-

@@ -1,0 +1,37 @@
+# Every verb works on a fresh machine after `make install`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install up down lint test test-fast demo bench clean
+
+install:  ## venv + the project with its dev tools
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+
+up:  ## start the local Kafka broker and Redis
+	$(BIN)/agentstream up
+
+down:  ## stop them
+	$(BIN)/agentstream down
+
+lint:  ## ruff, ruff format --check, mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint  ## lint, then every test (starts the broker and Redis it needs)
+	$(BIN)/pytest
+
+test-fast:  ## unit tests only: no broker, no Redis
+	$(BIN)/pytest tests/unit
+
+demo:  ## the main job: broker, Redis, workers, results
+	$(BIN)/agentstream demo
+
+bench:  ## raw aiokafka vs agentstream throughput on the local broker
+	$(BIN)/python -m bench.throughput
+
+clean:
+	$(BIN)/agentstream down || true
+	rm -rf .agentstream .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,26 @@
+"""The base of every message type."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Message(BaseModel):
+    """A message on the wire. Its ``ce_type`` is ``message_type``, by default
+    ``<last module part>.<ClassName>`` (``schemas.support.Inquiry`` -> ``support.Inquiry``).
+
+    Unknown fields are rejected (``extra="forbid"``) so a producer's typo becomes a dead
+    letter instead of silently lost data.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    message_type: ClassVar[str] = "Message"
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "message_type" not in cls.__dict__:
+            cls.message_type = f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"

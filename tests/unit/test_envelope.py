@@ -1,0 +1,31 @@
+import pytest
+
+from schemas import Envelope, EnvelopeError
+
+
+def test_headers_round_trip() -> None:
+    env = Envelope.new("support.Inquiry", "tests", replyto="r", causationid="c")
+    headers = env.to_headers()
+    names = [h for h, _ in headers]
+    assert {"ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time", "content-type"} <= set(
+        names
+    )
+    assert Envelope.from_headers([*headers, ("other", b"x")]) == env
+    assert env.correlationid == env.id
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ([], "ce_id"),
+        ([("ce_id", b"1"), ("ce_source", b"s"), ("ce_specversion", b"1.0")], "ce_type"),
+        ([("ce_id", b"\xff"), ("ce_type", b"t"), ("ce_source", b"s")], "UTF-8"),
+        (
+            [("ce_id", b"1"), ("ce_type", b"t"), ("ce_source", b"s"), ("ce_specversion", b"0.3")],
+            "specversion",
+        ),
+    ],
+)
+def test_bad_headers(headers: list[tuple[str, bytes]], reason: str) -> None:
+    with pytest.raises(EnvelopeError, match=reason):
+        Envelope.from_headers(headers)

@@ -1,0 +1,46 @@
+import pytest
+
+from streams.errors import (
+    DecodeError,
+    HandlerTimeout,
+    ProduceError,
+    RetriableError,
+    is_retriable,
+    stage_of,
+)
+from streams.policy import Batch, Retry
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    r = Retry(attempts=5, backoff=0.1, max_backoff=0.3)
+    assert 0.05 <= r.delay(1) <= 0.1
+    assert 0.1 <= r.delay(2) <= 0.2
+    assert 0.15 <= r.delay(5) <= 0.3
+
+
+@pytest.mark.parametrize("kwargs", [{"attempts": 0}, {"backoff": -1}])
+def test_retry_rejects_nonsense(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="Retry"):
+        Retry(**kwargs)  # type: ignore[arg-type]
+
+
+def test_batch_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="Batch"):
+        Batch(max_size=0)
+
+
+@pytest.mark.parametrize(
+    ("exc", "retriable", "stage"),
+    [
+        (DecodeError("x"), False, "decode"),
+        (RetriableError("x"), True, "handle"),
+        (HandlerTimeout("x"), True, "timeout"),
+        (ProduceError("x"), True, "produce"),
+        (TimeoutError(), True, "handle"),
+        (ConnectionResetError(), True, "handle"),
+        (ValueError(), False, "handle"),
+    ],
+)
+def test_errors_are_classed_by_type(exc: BaseException, retriable: bool, stage: str) -> None:
+    assert is_retriable(exc) is retriable
+    assert stage_of(exc) == stage
