@@ -35,5 +35,5 @@ class Retry:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed run number ``attempt`` (1-based)."""
-        cap = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        cap = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
         return cap / 2 + random.uniform(0, cap / 2)  # noqa: S311 - jitter, not crypto

@@ -1,0 +1,198 @@
+"""The application: agents declared on a faust app, run by our consume loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import faust
+import redis.asyncio as aioredis
+
+from config import Settings
+from streams.agent import AgentSpec, routes_of
+from streams.connection import ensure_topics
+from streams.errors import ConfigurationError
+from streams.idempotency import Dedupe
+from streams.loop import AgentLoop
+from streams.metrics import Metrics
+from streams.policy import Batch, Retry
+from streams.processor import WindowProcessor
+from streams.publisher import Publisher
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DLQ_TOPIC_CONFIG = {"max.message.bytes": str(16 * 1024 * 1024)}
+
+
+class App:
+    """A group of agents sharing one consumer group (the app id) and one producer."""
+
+    def __init__(self, id: str, settings: Settings | None = None) -> None:
+        self.id = id
+        self.settings = settings or Settings()
+        self.specs: list[AgentSpec] = []
+        self.metrics = Metrics()
+        self.loops: dict[str, AgentLoop] = {}
+        self.partitions = 1
+        self._faust: faust.App | None = None
+        self._publisher: Publisher | None = None
+        self._redis: aioredis.Redis | None = None
+
+    # -- declaration --------------------------------------------------------------------
+    def agent(
+        self,
+        mailbox: str,
+        *,
+        name: str | None = None,
+        reply_to: str | None = None,
+        batch: Batch | None = None,
+        concurrency: int | None = None,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        idempotent: bool = False,
+    ) -> Callable[[T], T]:
+        """Declare an agent reading ``mailbox``: a function, a batch function or a class
+        with ``@handler`` methods (see :mod:`streams.agent`)."""
+        d = self.settings
+
+        def register(target: T) -> T:
+            routes, batch_fn = routes_of(target)
+            agent_name = str(name or getattr(target, "__name__", mailbox))
+            if any(s.name == agent_name for s in self.specs):
+                raise ConfigurationError(f"agent {agent_name!r} is declared twice")
+            self.specs.append(
+                AgentSpec(
+                    name=agent_name,
+                    mailbox=mailbox,
+                    reply_topic=reply_to or f"{mailbox}.replies",
+                    batch=batch or Batch(d.batch.max_size, d.batch.within, d.batch.eager),
+                    concurrency=concurrency or d.batch.concurrency,
+                    retry=retry or Retry(d.retry.attempts, d.retry.backoff, d.retry.max_backoff),
+                    timeout=timeout or d.limits.handler_timeout,
+                    idempotent=idempotent,
+                    routes=routes,
+                    batch_fn=batch_fn,
+                )
+            )
+            return target
+
+        return register
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def configure(self, settings: Settings) -> None:
+        """Point the app at other settings before it starts (tests, the worker CLI)."""
+        if self._faust is not None:
+            raise ConfigurationError("configure() must be called before start()")
+        self.settings = settings
+
+    def topics(self) -> list[str]:
+        return [t for s in self.specs for t in (s.mailbox, s.reply_topic, s.dead_letter_topic)]
+
+    async def start(self) -> None:
+        if not self.specs:
+            raise ConfigurationError(f"app {self.id!r} has no agents")
+        kafka = self.settings.kafka
+        await ensure_topics(kafka, [s.mailbox for s in self.specs], self.partitions)
+        await ensure_topics(kafka, [s.reply_topic for s in self.specs], self.partitions)
+        await ensure_topics(
+            kafka, [s.dead_letter_topic for s in self.specs], self.partitions, DLQ_TOPIC_CONFIG
+        )
+        self._publisher = Publisher(kafka)
+        await self._publisher.start()
+        if any(s.idempotent for s in self.specs):
+            self._redis = aioredis.Redis.from_url(
+                self.settings.redis.url,
+                password=_secret(self.settings.redis.password),
+            )
+        self._faust = self._build_faust()
+        await self._faust.start()
+
+    async def stop(self) -> None:
+        """Drain every agent (finish, publish, acknowledge), commit, then stop."""
+        await asyncio.gather(*(loop.drain() for loop in self.loops.values()))
+        if self._faust is not None:
+            with contextlib.suppress(Exception):
+                await self._faust.consumer.commit()
+            await self._faust.stop()
+            self._faust = None
+        if self._publisher is not None:
+            await self._publisher.stop()
+            self._publisher = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[App]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    # -- faust wiring -------------------------------------------------------------------
+    def _build_faust(self) -> faust.App:
+        fapp = faust_app(self.id, self.settings)
+        for spec in self.specs:
+            topic = fapp.topic(spec.mailbox, key_serializer="raw", value_serializer="raw")
+            fapp.agent(topic, name=f"{self.id}.{spec.name}")(self._body(spec))
+        return fapp
+
+    def _body(self, spec: AgentSpec) -> Callable[[Any], Any]:
+        assert self._publisher is not None  # noqa: S101 - started first
+        dedupe = None
+        if spec.idempotent and self._redis is not None:
+            dedupe = Dedupe(self._redis, spec.name, self.settings.limits.idempotency_ttl)
+        processor = WindowProcessor(
+            spec, self._publisher, self.metrics, self.settings.limits, dedupe
+        )
+        loop = self.loops[spec.name] = AgentLoop(processor, self.metrics)
+
+        async def body(stream: Any) -> None:
+            # Read the subscription's queue directly: faust's per-event Stream machinery
+            # is bypassed, and acks happen only after the window's outputs are durable.
+            channel = aiter(stream.channel)
+            await loop.run(channel.queue)
+
+        body.__name__ = spec.name
+        return body
+
+
+def faust_app(app_id: str, settings: Settings) -> faust.App:
+    k = settings.kafka
+    return faust.App(
+        app_id,
+        broker=[f"kafka://{s}" for s in k.bootstrap_list],
+        broker_client_id=k.client_id,
+        broker_credentials=_credentials(settings),
+        web_enabled=False,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=0.5,
+        stream_wait_empty=False,
+        producer_acks=-1,
+    )
+
+
+def _credentials(settings: Settings) -> Any:
+    k = settings.kafka
+    if k.security_protocol == "PLAINTEXT":
+        return None
+    if k.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=k.sasl_username,
+            password=_secret(k.sasl_password),
+            mechanism=k.sasl_mechanism or "PLAIN",
+            ssl_context=None,
+        )
+    from streams.connection import client_kwargs
+
+    return faust.SSLCredentials(client_kwargs(k)["ssl_context"])
+
+
+def _secret(value: Any) -> str | None:
+    return None if value is None else str(value.get_secret_value())

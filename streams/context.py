@@ -1,0 +1,71 @@
+"""What a handler sees besides its message: the envelope, the key, and ``send``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from schemas import Envelope, Message
+from streams.records import Inbound
+
+if TYPE_CHECKING:
+    from streams.publisher import Publisher
+
+
+class Context:
+    """Per-event context. ``await ctx.send(topic, msg)`` fans out to another mailbox; the
+    input is committed only after every record sent this way is acknowledged."""
+
+    __slots__ = ("_publisher", "agent", "envelope", "record")
+
+    def __init__(
+        self, agent: str, record: Inbound, envelope: Envelope, publisher: Publisher
+    ) -> None:
+        self.agent = agent
+        self.record = record
+        self.envelope = envelope
+        self._publisher = publisher
+
+    @property
+    def key(self) -> bytes | None:
+        return self.record.key
+
+    async def send(self, topic: str, msg: Message, key: bytes | None = None) -> None:
+        await _send(self._publisher, self.agent, self.record, self.envelope, topic, msg, key)
+
+
+class BatchContext:
+    """Context of a batch handler: one envelope and record per message, in order."""
+
+    __slots__ = ("_publisher", "agent", "records")
+
+    def __init__(self, agent: str, records: list[Inbound], publisher: Publisher) -> None:
+        self.agent = agent
+        self.records = records
+        self._publisher = publisher
+
+    @property
+    def envelopes(self) -> list[Envelope]:
+        return [r.envelope for r in self.records if r.envelope is not None]
+
+    async def send(
+        self, topic: str, msg: Message, key: bytes | None = None, index: int = 0
+    ) -> None:
+        """Fan out on behalf of message ``index`` of the batch (its causation and fate)."""
+        record = self.records[index]
+        assert record.envelope is not None  # noqa: S101 - set for every record handed over
+        await _send(self._publisher, self.agent, record, record.envelope, topic, msg, key)
+
+
+async def _send(
+    publisher: Publisher,
+    agent: str,
+    record: Inbound,
+    cause: Envelope,
+    topic: str,
+    msg: Message,
+    key: bytes | None,
+) -> None:
+    envelope = Envelope.new(
+        msg.message_type, agent, correlationid=cause.correlationid, causationid=cause.id
+    )
+    record.outputs.append(await publisher.send(topic, msg, envelope, key))

@@ -1,0 +1,39 @@
+"""Dead letters: the original key, value and headers byte for byte, plus ``dlq.*`` context."""
+
+from __future__ import annotations
+
+import traceback
+from datetime import UTC, datetime
+
+from schemas import Headers
+from streams.errors import Stage
+from streams.records import Inbound
+
+STACKTRACE_LIMIT = 8 * 1024
+REPLAY_HEADER = "dlq.replays"
+
+
+def dead_letter_topic(mailbox: str) -> str:
+    return f"{mailbox}.dlq"
+
+
+def dead_letter_headers(
+    record: Inbound, agent: str, stage: Stage, error: BaseException, attempts: int
+) -> Headers:
+    trace = "".join(traceback.format_exception(error)).encode(errors="replace")
+    context = {
+        "dlq.original.topic": record.topic,
+        "dlq.original.partition": str(record.partition),
+        "dlq.original.offset": str(record.offset),
+        "dlq.stage": stage,
+        "dlq.error.class": f"{type(error).__module__}.{type(error).__qualname__}",
+        "dlq.error.message": str(error)[:STACKTRACE_LIMIT],
+        "dlq.attempts": str(attempts),
+        "dlq.agent": agent,
+        "dlq.failed.at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
+    return [
+        *record.headers,
+        *((k, v.encode(errors="replace")) for k, v in context.items()),
+        ("dlq.error.stacktrace", trace[-STACKTRACE_LIMIT:]),
+    ]

@@ -1,0 +1,217 @@
+"""One window of records, start to finish: decode, dispatch, handle in parallel with
+retries, publish results, dead-letter failures, and wait until the broker acknowledged
+every record produced. The caller acknowledges the inputs only after ``process`` returns."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from config import Limits
+from schemas import Envelope, EnvelopeError, Message
+from streams.agent import AgentSpec, Route
+from streams.codec import decode_json, validate
+from streams.context import BatchContext, Context
+from streams.deadletter import dead_letter_headers
+from streams.errors import (
+    AgentStreamError,
+    DispatchError,
+    HandlerTimeout,
+    HeaderError,
+    ProduceError,
+    Stage,
+    is_retriable,
+    stage_of,
+)
+from streams.idempotency import Dedupe
+from streams.metrics import Metrics
+from streams.ordering import run_keyed
+from streams.publisher import Publisher
+from streams.records import Inbound
+
+Ready = tuple[Inbound, Route, Message]
+
+
+class DeliveryFailed(AgentStreamError):
+    """A dead letter could not be written: nothing of the window may be committed."""
+
+
+class DuplicateDelivery(AgentStreamError):
+    """An idempotent agent saw an event whose earlier handling started but never finished."""
+
+
+class WindowProcessor:
+    def __init__(
+        self,
+        spec: AgentSpec,
+        publisher: Publisher,
+        metrics: Metrics,
+        limits: Limits,
+        dedupe: Dedupe | None = None,
+    ) -> None:
+        self.spec = spec
+        self.publisher = publisher
+        self.limits = limits
+        self.dedupe = dedupe if spec.idempotent else None
+        labels = (spec.name, spec.mailbox)
+        self._duration = metrics.handler_duration.labels(*labels)
+        self._retries = metrics.retries.labels(*labels)
+        self._dead = metrics.dead_letters.labels(*labels)
+        self._produced = metrics.produced.labels(*labels)
+        self._errors = metrics.errors
+        self._dead_futures: list[asyncio.Future[Any]] = []
+
+    async def process(self, records: list[Inbound]) -> None:
+        ready = [r for r in map(self._prepare, records) if r is not None]
+        if self.dedupe is not None:
+            ready = await self._claim(ready)
+        if self.spec.batch_fn is not None:
+            if ready:
+                await self._handle_batch(ready)
+        else:
+            await run_keyed(ready, _key, self._handle_one, self.spec.concurrency)
+        await self._settle(records)
+        if self.dedupe is not None:
+            await self.dedupe.done([r.envelope.id for r, _, _ in ready if r.envelope])
+
+    # -- decode and dispatch ------------------------------------------------------------
+    def _prepare(self, record: Inbound) -> Ready | None:
+        try:
+            try:
+                record.envelope = envelope = Envelope.from_headers(record.headers)
+            except EnvelopeError as e:
+                raise HeaderError(str(e)) from e
+            route = self.spec.routes.get(envelope.type)
+            if route is None:
+                known = ", ".join(sorted(self.spec.routes))
+                raise DispatchError(f"no handler for ce_type {envelope.type!r} (known: {known})")
+            obj = decode_json(
+                record.value, self.limits.max_message_bytes, self.limits.max_json_depth
+            )
+            return record, route, validate(route.model, obj)
+        except AgentStreamError as e:
+            self._dead_letter(record, e.stage, e, 0)
+            return None
+
+    async def _claim(self, ready: list[Ready]) -> list[Ready]:
+        assert self.dedupe is not None  # noqa: S101 - checked by the caller
+        states = await self.dedupe.claim([r.envelope.id for r, _, _ in ready if r.envelope])
+        kept: list[Ready] = []
+        for item, state in zip(ready, states, strict=True):
+            if state == "new":
+                kept.append(item)
+            elif state == "pending":
+                err = DuplicateDelivery("handling of this ce_id started before and did not finish")
+                self._dead_letter(item[0], "handle", err, 0)
+        return kept
+
+    # -- handling -----------------------------------------------------------------------
+    async def _handle_one(self, item: Ready) -> None:
+        record, route, msg = item
+        assert record.envelope is not None  # noqa: S101 - set by _prepare
+        ctx = Context(self.spec.name, record, record.envelope, self.publisher)
+        result = await self._attempt(lambda: route.fn(msg, ctx), [record])
+        if result is not None:
+            await self._reply(record, result)
+
+    async def _handle_batch(self, ready: list[Ready]) -> None:
+        records = [r for r, _, _ in ready]
+        msgs = [m for _, _, m in ready]
+        ctx = BatchContext(self.spec.name, records, self.publisher)
+        fn = self.spec.batch_fn
+        assert fn is not None  # noqa: S101 - only called for batch agents
+        results = await self._attempt(lambda: fn(msgs, ctx), records)
+        if results is None:
+            return
+        if len(results) != len(records):
+            err = AgentStreamError(
+                f"batch handler returned {len(results)} results for {len(records)} messages"
+            )
+            for record in records:
+                self._dead_letter(record, "handle", err, 1)
+            return
+        for record, result in zip(records, results, strict=True):
+            if result is not None:
+                await self._reply(record, result)
+
+    async def _attempt(self, call: Any, records: list[Inbound]) -> Any:
+        """Run ``call`` with the timeout and retry policy; dead-letter on final failure."""
+        retry = self.spec.retry
+        started = time.perf_counter()
+        for attempt in range(1, retry.attempts + 1):
+            try:
+                async with asyncio.timeout(self.spec.timeout) as deadline:
+                    result = await call()
+            except Exception:  # noqa: BLE001 - every handler failure is classed below
+                if deadline.expired():
+                    exc = HandlerTimeout(f"handler ran past {self.spec.timeout}s")
+                if attempt < retry.attempts and is_retriable(exc):
+                    self._retries.inc()
+                    await asyncio.sleep(retry.delay(attempt))
+                    continue
+                for record in records:
+                    self._dead_letter(record, stage_of(exc), exc, attempt)
+                return None
+            else:
+                self._duration.observe(time.perf_counter() - started)
+                return result
+        return None
+
+    async def _reply(self, record: Inbound, result: Message) -> None:
+        cause = record.envelope
+        assert cause is not None  # noqa: S101 - set by _prepare
+        envelope = Envelope.new(
+            result.message_type,
+            self.spec.name,
+            correlationid=cause.correlationid,
+            causationid=cause.id,
+        )
+        topic = cause.replyto or self.spec.reply_topic
+        record.outputs.append(await self.publisher.send(topic, result, envelope, record.key))
+
+    # -- dead letters and delivery ------------------------------------------------------
+    def _dead_letter(
+        self, record: Inbound, stage: Stage, error: BaseException, attempts: int
+    ) -> None:
+        self._errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
+        headers = dead_letter_headers(record, self.spec.name, stage, error, attempts)
+        send = self.publisher.send_raw(
+            self.spec.dead_letter_topic, record.value, record.key, headers
+        )
+        self._dead_futures.append(asyncio.ensure_future(_resolve(send)))
+
+    async def _settle(self, records: list[Inbound]) -> None:
+        """Wait for every output; a failed output turns its record into a dead letter;
+        a failed dead letter fails the window (nothing of it may be committed)."""
+        for record in records:
+            if not record.outputs:
+                continue
+            results = await asyncio.gather(*record.outputs, return_exceptions=True)
+            failed = [e for e in results if isinstance(e, BaseException)]
+            self._produced.inc(len(results) - len(failed))
+            if failed:
+                err = ProduceError(
+                    f"{len(failed)} output record(s) not acknowledged: {failed[0]!r}"
+                )
+                self._dead_letter(record, "produce", err, record.attempts)
+        dead, self._dead_futures = self._dead_futures, []
+        if not dead:
+            return
+        outcomes = await asyncio.gather(*dead, return_exceptions=True)
+        errors = [e for e in outcomes if isinstance(e, BaseException)]
+        self._dead.inc(len(outcomes) - len(errors))
+        if errors:
+            raise DeliveryFailed(
+                f"{len(errors)} dead letter(s) to {self.spec.dead_letter_topic} "
+                f"failed: {errors[0]!r}"
+            ) from errors[0]
+
+
+async def _resolve(send: Any) -> Any:
+    fut = await send
+    return await fut
+
+
+def _key(item: Ready) -> bytes | None:
+    return item[0].key

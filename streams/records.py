@@ -1,0 +1,24 @@
+"""The runtime's view of one consumed record, independent of faust's event classes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas import Envelope, Headers
+
+
+@dataclass(slots=True, eq=False)
+class Inbound:
+    """A record as it came off the topic, plus what the runtime learns while handling it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    source: Any = None  # what the consumer needs to acknowledge it (a faust Event)
+    envelope: Envelope | None = None
+    attempts: int = 0
+    outputs: list[Any] = field(default_factory=list)  # delivery futures of what it produced

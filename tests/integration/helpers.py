@@ -1,0 +1,56 @@
+"""Produce and collect raw records for integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from config import Settings
+from schemas import Envelope, Message
+from streams.codec import encode
+from streams.connection import client_kwargs
+
+
+async def produce(
+    settings: Settings,
+    topic: str,
+    records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
+) -> None:
+    producer = AIOKafkaProducer(
+        acks="all", max_request_size=16 * 1024 * 1024, **client_kwargs(settings.kafka)
+    )
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, key=k, value=v, headers=h) for k, v, h in records]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def event(msg: Message, **envelope: str) -> tuple[bytes, list[tuple[str, bytes]]]:
+    env = Envelope.new(msg.message_type, "tests", **envelope)
+    return encode(msg), env.to_headers()
+
+
+async def collect(
+    settings: Settings, topic: str, count: int, wait: float = 60.0
+) -> list[ConsumerRecord]:
+    """Read ``topic`` from the start until ``count`` records arrived or ``wait`` seconds."""
+    consumer = AIOKafkaConsumer(
+        topic, auto_offset_reset="earliest", enable_auto_commit=False,
+        **client_kwargs(settings.kafka),
+    )  # fmt: skip
+    await consumer.start()
+    got: list[ConsumerRecord] = []
+    deadline = time.monotonic() + wait
+    try:
+        while len(got) < count and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                got.extend(records)
+    finally:
+        await consumer.stop()
+    return got
