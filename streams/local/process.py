@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -11,6 +10,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+# Popen objects of the services this process started: kept so they are reaped on stop
+# instead of being garbage-collected while still running.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class LocalServiceError(RuntimeError):
@@ -61,6 +64,7 @@ class Daemon:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        _CHILDREN[proc.pid] = proc
         self.pidfile.write_text(f"{proc.pid}\n")
         return proc.pid
 
@@ -95,6 +99,9 @@ class Daemon:
             while self.pid() is not None:
                 time.sleep(0.1)
         self.pidfile.unlink(missing_ok=True)
+        child = _CHILDREN.pop(pid, None)
+        if child is not None:
+            child.wait()
         return True
 
     def tail(self, lines: int = 20) -> str:
@@ -120,7 +127,8 @@ def _is_zombie(pid: int) -> bool:
         return False
     state = stat.rsplit(")", 1)[-1].split()[0]
     if state == "Z":
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+        child = _CHILDREN.pop(pid, None)
+        if child is not None:
+            child.wait()
         return True
     return False

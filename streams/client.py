@@ -1,0 +1,194 @@
+"""A producer-side client that needs no faust app: ``send``, ``ask`` and ``results``.
+
+::
+
+    async with Client() as client:
+        await client.send("support.inquiries", Inquiry(text="..."), key=b"customer-7")
+        reply = await client.ask("support.inquiries", Inquiry(text="..."), timeout=5)
+        answer = reply.parse(Routed)
+        async for reply in client.results("support.inquiries.replies"):
+            ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TypeVar
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from config import Settings
+from schemas import Envelope, EnvelopeError, Message
+from streams.codec import validate
+from streams.connection import client_kwargs, ensure_topics
+from streams.errors import RequestTimeout
+from streams.publisher import Publisher
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A record read from a result topic."""
+
+    envelope: Envelope
+    key: bytes | None
+    value: bytes
+    topic: str
+    partition: int
+    offset: int
+
+    def parse(self, model: type[M]) -> M:
+        return validate(model, orjson.loads(self.value))
+
+
+class Client:
+    """Sends events to mailboxes and reads what agents answer."""
+
+    def __init__(self, settings: Settings | None = None, source: str = "agentstream.client"):
+        self.settings = settings or Settings()
+        self.source = source
+        self._publisher = Publisher(self.settings.kafka)
+        self._reply_topic: str | None = None
+        self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._started = False
+
+    async def __aenter__(self) -> Client:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        await self._publisher.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+            await self._delete_reply_topic()
+        if self._started:
+            await self._publisher.stop()
+            self._started = False
+
+    async def send(
+        self,
+        mailbox: str,
+        msg: Message,
+        *,
+        key: bytes | None = None,
+        replyto: str | None = None,
+        correlationid: str | None = None,
+    ) -> Envelope:
+        """Publish ``msg`` and wait until the broker acknowledged it."""
+        envelope = Envelope.new(
+            msg.message_type, self.source, replyto=replyto, correlationid=correlationid
+        )
+        await (await self._publisher.send(mailbox, msg, envelope, key))
+        return envelope
+
+    async def ask(
+        self,
+        mailbox: str,
+        msg: Message,
+        *,
+        key: bytes | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API here
+    ) -> Reply:
+        """Send ``msg`` with a private reply topic and wait for the matching reply."""
+        reply_topic = await self._listen()
+        correlationid = uuid.uuid4().hex
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._pending[correlationid] = future
+        try:
+            await self.send(mailbox, msg, key=key, replyto=reply_topic, correlationid=correlationid)
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError as e:
+            raise RequestTimeout(
+                f"no reply from {mailbox} within {timeout}s (correlation id {correlationid}); "
+                f"if the request failed it is in {mailbox}.dlq"
+            ) from e
+        finally:
+            self._pending.pop(correlationid, None)
+
+    async def results(
+        self, topic: str, *, group: str | None = None, from_beginning: bool = True
+    ) -> AsyncIterator[Reply]:
+        """Iterate over a result topic; with ``group`` the position is committed per record."""
+        consumer = AIOKafkaConsumer(
+            topic,
+            group_id=group,
+            enable_auto_commit=group is not None,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            **client_kwargs(self.settings.kafka),
+        )
+        await consumer.start()
+        try:
+            async for record in consumer:
+                reply = _reply(record)
+                if reply is not None:
+                    yield reply
+        finally:
+            await consumer.stop()
+
+    # -- private reply topic ------------------------------------------------------------
+    async def _listen(self) -> str:
+        if self._reply_topic is not None:
+            return self._reply_topic
+        topic = f"agentstream.replies.{uuid.uuid4().hex}"
+        await ensure_topics(self.settings.kafka, [topic])
+        consumer = AIOKafkaConsumer(
+            topic, auto_offset_reset="earliest", **client_kwargs(self.settings.kafka)
+        )
+        await consumer.start()
+        self._reply_topic = topic
+        self._listener = asyncio.create_task(self._dispatch(consumer))
+        return topic
+
+    async def _dispatch(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            async for record in consumer:
+                reply = _reply(record)
+                if reply is None or reply.envelope.correlationid is None:
+                    continue
+                future = self._pending.get(reply.envelope.correlationid)
+                if future is not None and not future.done():
+                    future.set_result(reply)
+        finally:
+            await consumer.stop()
+
+    async def _delete_reply_topic(self) -> None:
+        if self._reply_topic is None:
+            return
+        admin = AIOKafkaAdminClient(**client_kwargs(self.settings.kafka))
+        await admin.start()
+        try:
+            await admin.delete_topics([self._reply_topic])
+        finally:
+            await admin.close()
+            self._reply_topic = None
+
+
+def _reply(record: Any) -> Reply | None:
+    try:
+        envelope = Envelope.from_headers(record.headers or ())
+    except EnvelopeError:
+        return None
+    return Reply(
+        envelope, record.key, record.value or b"", record.topic, record.partition, record.offset
+    )
