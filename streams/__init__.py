@@ -1,3 +1,37 @@
-"""The agentstream runtime."""
+"""The agentstream runtime: declare agents on an :class:`App`, run them with
+``agentstream worker``, talk to them with :class:`Client`."""
 
-__all__: list[str] = []
+from streams.agent import handler
+from streams.app import App
+from streams.client import Client, Reply
+from streams.context import BatchContext, Context
+from streams.errors import (
+    AgentStreamError,
+    ConfigurationError,
+    DecodeError,
+    DispatchError,
+    HandlerTimeout,
+    RequestTimeout,
+    RetriableError,
+    SchemaError,
+)
+from streams.policy import Batch, Retry
+
+__all__ = [
+    "AgentStreamError",
+    "App",
+    "Batch",
+    "BatchContext",
+    "Client",
+    "ConfigurationError",
+    "Context",
+    "DecodeError",
+    "DispatchError",
+    "HandlerTimeout",
+    "Reply",
+    "RequestTimeout",
+    "Retry",
+    "RetriableError",
+    "SchemaError",
+    "handler",
+]

@@ -37,6 +37,7 @@ class App:
         self.metrics = Metrics()
         self.loops: dict[str, AgentLoop] = {}
         self.partitions = 1
+        self.crashed: asyncio.Future[None] | None = None
         self._faust: faust.App | None = None
         self._publisher: Publisher | None = None
         self._redis: aioredis.Redis | None = None
@@ -107,6 +108,7 @@ class App:
                 self.settings.redis.url,
                 password=_secret(self.settings.redis.password),
             )
+        self.crashed = asyncio.get_running_loop().create_future()
         self._faust = self._build_faust()
         await self._faust.start()
 
@@ -133,6 +135,10 @@ class App:
         finally:
             await self.stop()
 
+    def _crash(self, exc: BaseException) -> None:
+        if self.crashed is not None and not self.crashed.done():
+            self.crashed.set_exception(exc)
+
     # -- faust wiring -------------------------------------------------------------------
     def _build_faust(self) -> faust.App:
         fapp = faust_app(self.id, self.settings)
@@ -149,7 +155,7 @@ class App:
         processor = WindowProcessor(
             spec, self._publisher, self.metrics, self.settings.limits, dedupe
         )
-        loop = self.loops[spec.name] = AgentLoop(processor, self.metrics)
+        loop = self.loops[spec.name] = AgentLoop(processor, self.metrics, self._crash)
 
         async def body(stream: Any) -> None:
             # Read the subscription's queue directly: faust's per-event Stream machinery

@@ -2,108 +2,105 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
 import typer
+from pydantic import ConfigDict
 
 from config import Settings
-from streams.local import LocalKafka, LocalRedis, LocalServiceError
+from schemas import Message
+from streams import worker
+from streams.cli_local import broker, down, redis_cli, up
+from streams.client import Client
+from streams.errors import AgentStreamError
 
 cli = typer.Typer(no_args_is_help=True, help="Multi-agent systems on Kafka.")
-broker = typer.Typer(no_args_is_help=True, help="The local single-node Kafka (KRaft) broker.")
-redis_cli = typer.Typer(no_args_is_help=True, help="The local Redis server.")
 cli.add_typer(broker, name="broker")
 cli.add_typer(redis_cli, name="redis")
+cli.command("up")(up)
+cli.command("down")(down)
 
 
-def _fail(err: Exception) -> typer.Exit:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
-
-
-@broker.command("up")
-def broker_up() -> None:
-    """Fetch the Kafka jars if needed, start the broker, wait until it answers."""
-    kafka = LocalKafka(Settings())
-    if not (kafka.jars / ".complete").exists():
-        print(f"resolving Apache Kafka {kafka.version} jars with Maven (first run only)...")
+@cli.command("worker")
+def worker_cmd(
+    app: Annotated[str, typer.Argument(help="the app by import path, e.g. agents.echo:app")],
+    workers: Annotated[int, typer.Option(min=1, help="worker processes (one group)")] = 1,
+    app_dir: Annotated[Path, typer.Option(help="directory added to sys.path")] = Path(),
+) -> None:
+    """Run an app's agents until SIGTERM/SIGINT, then drain, commit and exit 0."""
     try:
-        status = kafka.up()
-    except LocalServiceError as err:
-        raise _fail(err) from err
-    print(f"kafka {status.version} up at {status.bootstrap} (pid {status.pid}, log {status.home})")
+        code = worker.run(app, app_dir, workers)
+    except AgentStreamError as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from err
+    raise typer.Exit(code)
 
 
-@broker.command("down")
-def broker_down() -> None:
-    """Stop the local broker (SIGTERM, then SIGKILL after 30 s)."""
-    print("kafka stopped" if LocalKafka(Settings()).down() else "kafka was not running")
+Key = Annotated[str | None, typer.Option(help="ordering key")]
+Mailbox = Annotated[str, typer.Argument(help="the agent's mailbox topic")]
+CeType = Annotated[str, typer.Argument(help="ce_type of the message, e.g. support.Inquiry")]
+Payload = Annotated[str, typer.Argument(help="the message as a JSON object")]
 
 
-@broker.command("status")
-def broker_status() -> None:
-    """Say whether the local broker runs and answers; exit 1 if not."""
-    status = LocalKafka(Settings()).status()
-    state = "running" if status.running else "not running"
-    print(f"kafka {status.version or '?'} {state} at {status.bootstrap} (pid {status.pid})")
-    if not status.running:
-        raise typer.Exit(1)
+@cli.command("send")
+def send_cmd(mailbox: Mailbox, ce_type: CeType, payload: Payload, key: Key = None) -> None:
+    """Send one message; print its ce_id once the broker acknowledged it."""
+
+    async def go() -> str:
+        async with Client(Settings(), source="agentstream.cli") as client:
+            env = await client.send(mailbox, _message(ce_type, payload), key=_key(key))
+            return env.id
+
+    print(asyncio.run(go()))
 
 
-@broker.command("fetch")
-def broker_fetch() -> None:
-    """Resolve and cache the Kafka jars with Maven without starting anything."""
+@cli.command("ask")
+def ask_cmd(
+    mailbox: Mailbox,
+    ce_type: CeType,
+    payload: Payload,
+    key: Key = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the reply")] = 10.0,
+) -> None:
+    """Send one message and print the agent's reply (type and JSON)."""
+
+    async def go() -> tuple[str, bytes]:
+        async with Client(Settings(), source="agentstream.cli") as client:
+            reply = await client.ask(
+                mailbox, _message(ce_type, payload), key=_key(key), timeout=timeout
+            )
+            return reply.envelope.type, reply.value
+
     try:
-        print(LocalKafka(Settings()).fetch())
-    except LocalServiceError as err:
-        raise _fail(err) from err
+        ce, value = asyncio.run(go())
+    except AgentStreamError as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from err
+    print(ce, value.decode(errors="replace"))
 
 
-@broker.command("tool", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def broker_tool(ctx: typer.Context, name: str) -> None:
-    """Run a Kafka tool from the same jars: producer-perf-test, consumer-perf-test,
-    topics, consumer-groups, console-consumer, console-producer, or a class name."""
+class _Json(Message):
+    """Any JSON object under a ce_type given on the command line."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+def _message(ce_type: str, payload: str) -> Message:
     try:
-        raise typer.Exit(LocalKafka(Settings()).tool(name, list(ctx.args)))
-    except LocalServiceError as err:
-        raise _fail(err) from err
+        obj: Any = orjson.loads(payload)
+    except orjson.JSONDecodeError as e:
+        raise typer.BadParameter(f"not JSON: {e}") from e
+    if not isinstance(obj, dict):
+        raise typer.BadParameter("the message must be a JSON object")
+    cls: type[_Json] = type("Json", (_Json,), {"message_type": ce_type, "__module__": __name__})
+    return cls.model_validate(obj)
 
 
-@redis_cli.command("up")
-def redis_up() -> None:
-    """Start redis-server on 127.0.0.1 and wait until it answers PING."""
-    try:
-        status = LocalRedis(Settings()).up()
-    except LocalServiceError as err:
-        raise _fail(err) from err
-    print(f"redis {status.version} up at {status.url} (pid {status.pid})")
-
-
-@redis_cli.command("down")
-def redis_down() -> None:
-    """Stop the local Redis."""
-    print("redis stopped" if LocalRedis(Settings()).down() else "redis was not running")
-
-
-@redis_cli.command("status")
-def redis_status() -> None:
-    """Say whether the local Redis runs and answers; exit 1 if not."""
-    status = LocalRedis(Settings()).status()
-    print(f"redis {status.version or '?'} {'running' if status.running else 'not running'}")
-    if not status.running:
-        raise typer.Exit(1)
-
-
-@cli.command("up")
-def up() -> None:
-    """Start the local broker and Redis."""
-    broker_up()
-    redis_up()
-
-
-@cli.command("down")
-def down() -> None:
-    """Stop the local broker and Redis."""
-    broker_down()
-    redis_down()
+def _key(key: str | None) -> bytes | None:
+    return None if key is None else key.encode()
 
 
 def main() -> None:

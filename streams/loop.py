@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from streams.batching import CloseReason, Source, next_window
@@ -20,8 +21,14 @@ log = logging.getLogger(__name__)
 class AgentLoop:
     """Runs windows one after another until drained."""
 
-    def __init__(self, processor: WindowProcessor, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        processor: WindowProcessor,
+        metrics: Metrics,
+        on_fatal: Callable[[BaseException], None],
+    ) -> None:
         self.processor = processor
+        self.on_fatal = on_fatal
         self.spec = processor.spec
         labels = (self.spec.name, self.spec.mailbox)
         self._consumed = metrics.consumed.labels(*labels)
@@ -36,11 +43,24 @@ class AgentLoop:
     async def run(self, source: Source[Any]) -> None:
         """Consume ``source`` (a queue of faust events) until :meth:`drain`."""
         self._task = asyncio.current_task()
+        try:
+            await self._consume(source)
+        except asyncio.CancelledError:
+            if not self._draining:  # only our own drain() cancels an idle loop
+                raise
+
+    async def _consume(self, source: Source[Any]) -> None:
         while not self._draining:
             window = await next_window(source, self.spec.batch)
             self._busy = True
             try:
                 await self._run_window(window.items)
+            except Exception as exc:
+                # The window's events stay unacknowledged, so nothing of it is committed;
+                # the worker stops and a restart handles them again.
+                log.critical("agent %s stopped: %s", self.spec.name, exc, exc_info=exc)
+                self.on_fatal(exc)
+                return
             finally:
                 self._busy = False
             self.closes[window.reason] += 1

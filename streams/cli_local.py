@@ -1,0 +1,101 @@
+"""``agentstream broker|redis|up|down``: the local Kafka broker and Redis."""
+
+from __future__ import annotations
+
+import typer
+
+from config import Settings
+from streams.local import LocalKafka, LocalRedis, LocalServiceError
+
+broker = typer.Typer(no_args_is_help=True, help="The local single-node Kafka (KRaft) broker.")
+redis_cli = typer.Typer(no_args_is_help=True, help="The local Redis server.")
+
+
+def _fail(err: Exception) -> typer.Exit:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+@broker.command("up")
+def broker_up() -> None:
+    """Fetch the Kafka jars if needed, start the broker, wait until it answers."""
+    kafka = LocalKafka(Settings())
+    if not (kafka.jars / ".complete").exists():
+        print(f"resolving Apache Kafka {kafka.version} jars with Maven (first run only)...")
+    try:
+        status = kafka.up()
+    except LocalServiceError as err:
+        raise _fail(err) from err
+    print(f"kafka {status.version} up at {status.bootstrap} (pid {status.pid}, log {status.home})")
+
+
+@broker.command("down")
+def broker_down() -> None:
+    """Stop the local broker (SIGTERM, then SIGKILL after 30 s)."""
+    print("kafka stopped" if LocalKafka(Settings()).down() else "kafka was not running")
+
+
+@broker.command("status")
+def broker_status() -> None:
+    """Say whether the local broker runs and answers; exit 1 if not."""
+    status = LocalKafka(Settings()).status()
+    state = "running" if status.running else "not running"
+    print(f"kafka {status.version or '?'} {state} at {status.bootstrap} (pid {status.pid})")
+    if not status.running:
+        raise typer.Exit(1)
+
+
+@broker.command("fetch")
+def broker_fetch() -> None:
+    """Resolve and cache the Kafka jars with Maven without starting anything."""
+    try:
+        print(LocalKafka(Settings()).fetch())
+    except LocalServiceError as err:
+        raise _fail(err) from err
+
+
+@broker.command("tool", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def broker_tool(ctx: typer.Context, name: str) -> None:
+    """Run a Kafka tool from the same jars: producer-perf-test, consumer-perf-test,
+    topics, consumer-groups, console-consumer, console-producer, or a class name."""
+    try:
+        raise typer.Exit(LocalKafka(Settings()).tool(name, list(ctx.args)))
+    except LocalServiceError as err:
+        raise _fail(err) from err
+
+
+@redis_cli.command("up")
+def redis_up() -> None:
+    """Start redis-server on 127.0.0.1 and wait until it answers PING."""
+    try:
+        status = LocalRedis(Settings()).up()
+    except LocalServiceError as err:
+        raise _fail(err) from err
+    print(f"redis {status.version} up at {status.url} (pid {status.pid})")
+
+
+@redis_cli.command("down")
+def redis_down() -> None:
+    """Stop the local Redis."""
+    print("redis stopped" if LocalRedis(Settings()).down() else "redis was not running")
+
+
+@redis_cli.command("status")
+def redis_status() -> None:
+    """Say whether the local Redis runs and answers; exit 1 if not."""
+    status = LocalRedis(Settings()).status()
+    print(f"redis {status.version or '?'} {'running' if status.running else 'not running'}")
+    if not status.running:
+        raise typer.Exit(1)
+
+
+def up() -> None:
+    """Start the local broker and Redis."""
+    broker_up()
+    redis_up()
+
+
+def down() -> None:
+    """Stop the local broker and Redis."""
+    broker_down()
+    redis_down()

@@ -1,0 +1,102 @@
+"""Worker processes: load an app by import path, run it until SIGTERM/SIGINT, drain, exit.
+
+``--workers N`` starts N single-worker processes in one consumer group (the app id); the
+partitions are shared between them by the group protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from config import Settings
+from streams.app import App
+from streams.errors import ConfigurationError
+
+log = logging.getLogger("agentstream.worker")
+
+
+def load_app(path: str, app_dir: Path) -> App:
+    """Import ``module:attribute`` (an :class:`App`, or a function returning one)."""
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise ConfigurationError(f"APP must look like 'package.module:app', got {path!r}")
+    for directory in (str(app_dir.resolve()), str(Path.cwd())):
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+    try:
+        target = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise ConfigurationError(f"cannot load {path!r}: {e}") from e
+    app = target() if callable(target) and not isinstance(target, App) else target
+    if not isinstance(app, App):
+        raise ConfigurationError(f"{path!r} is a {type(app).__name__}, not a streams.App")
+    return app
+
+
+def run(path: str, app_dir: Path, workers: int) -> int:
+    """Run the app in this process, or supervise ``workers`` child processes."""
+    settings = Settings()
+    _configure_logging(settings)
+    if workers > 1:
+        return _supervise(path, app_dir, workers)
+    app = load_app(path, app_dir)
+    app.configure(settings)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(serve(app))
+
+
+async def serve(app: App) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    assert app.crashed is not None  # noqa: S101 - set by start()
+    names = ", ".join(f"{s.name}<-{s.mailbox}" for s in app.specs)
+    log.info("worker %d ready: app %s, agents %s", os.getpid(), app.id, names)
+    stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
+    crashed: asyncio.Future[object] = asyncio.ensure_future(app.crashed)
+    await asyncio.wait([stopping, crashed], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    failed = app.crashed.done() and app.crashed.exception() is not None
+    log.info("worker %d %s: draining", os.getpid(), "crashed" if failed else "stopping")
+    await app.stop()
+    log.info("worker %d stopped", os.getpid())
+    return 1 if failed else 0
+
+
+def _supervise(path: str, app_dir: Path, workers: int) -> int:
+    argv = [sys.executable, "-m", "streams", "worker", path, "--app-dir", str(app_dir)]
+    children = [subprocess.Popen(argv) for _ in range(workers)]  # noqa: S603 - our own argv
+
+    def forward(sig: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(sig)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [child.wait() for child in children]
+    return max(codes, key=abs)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
+    )
+    quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
+    for noisy in ("faust", "mode", "aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel(quiet)
