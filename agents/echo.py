@@ -1,7 +1,7 @@
 """The echo agent: answers every ``echo.Ping`` on ``echo`` with an ``echo.Pong``.
 
-    agentstream worker agents.echo:app
-    agentstream ask echo echo.Ping '{"text": "hi"}'
+agentstream worker agents.echo:app
+agentstream ask echo echo.Ping '{"text": "hi"}'
 """
 
 import os

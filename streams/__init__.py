@@ -30,8 +30,8 @@ __all__ = [
     "HandlerTimeout",
     "Reply",
     "RequestTimeout",
-    "Retry",
     "RetriableError",
+    "Retry",
     "SchemaError",
     "handler",
 ]

@@ -30,13 +30,19 @@ DLQ_TOPIC_CONFIG = {"max.message.bytes": str(16 * 1024 * 1024)}
 class App:
     """A group of agents sharing one consumer group (the app id) and one producer."""
 
-    def __init__(self, id: str, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        id: str,
+        settings: Settings | None = None,
+        *,
+        partitions: int = 1,
+    ) -> None:
         self.id = id
         self.settings = settings or Settings()
         self.specs: list[AgentSpec] = []
         self.metrics = Metrics()
         self.loops: dict[str, AgentLoop] = {}
-        self.partitions = 1
+        self.partitions = partitions  # used when the app creates missing topics
         self.crashed: asyncio.Future[None] | None = None
         self._faust: faust.App | None = None
         self._publisher: Publisher | None = None
@@ -179,7 +185,9 @@ def faust_app(app_id: str, settings: Settings) -> faust.App:
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=0.5,
-        stream_wait_empty=False,
+        # On rebalance faust waits until every delivered event is acknowledged, which our
+        # loops do after the outputs are durable: no duplicates when members come and go.
+        stream_wait_empty=True,
         producer_acks=-1,
     )
 

@@ -115,6 +115,13 @@ class WindowProcessor:
         if result is not None:
             await self._reply(record, result)
 
+    async def _reply(self, record: Inbound, result: Message) -> None:
+        """Publish a result; one the producer refuses outright is a dead letter."""
+        try:
+            await self._publish_result(record, result)
+        except Exception as e:  # noqa: BLE001 - e.g. a result over the size limit
+            self._dead_letter(record, "produce", e, record.attempts)
+
     async def _handle_batch(self, ready: list[Ready]) -> None:
         records = [r for r, _, _ in ready]
         msgs = [m for _, _, m in ready]
@@ -143,22 +150,25 @@ class WindowProcessor:
             try:
                 async with asyncio.timeout(self.spec.timeout) as deadline:
                     result = await call()
-            except Exception:  # noqa: BLE001 - every handler failure is classed below
+            except Exception as raised:  # noqa: BLE001 - every handler failure is classed below
+                error: BaseException = raised
                 if deadline.expired():
-                    exc = HandlerTimeout(f"handler ran past {self.spec.timeout}s")
-                if attempt < retry.attempts and is_retriable(exc):
+                    error = HandlerTimeout(f"handler ran past {self.spec.timeout}s")
+                    error.__cause__ = raised
+                if attempt < retry.attempts and is_retriable(error):
                     self._retries.inc()
                     await asyncio.sleep(retry.delay(attempt))
                     continue
                 for record in records:
-                    self._dead_letter(record, stage_of(exc), exc, attempt)
+                    record.attempts = attempt
+                    self._dead_letter(record, stage_of(error), error, attempt)
                 return None
             else:
                 self._duration.observe(time.perf_counter() - started)
                 return result
         return None
 
-    async def _reply(self, record: Inbound, result: Message) -> None:
+    async def _publish_result(self, record: Inbound, result: Message) -> None:
         cause = record.envelope
         assert cause is not None  # noqa: S101 - set by _prepare
         envelope = Envelope.new(
