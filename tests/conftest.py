@@ -49,7 +49,7 @@ def _kafka(stack: ExitStack, env: Settings) -> str:
     if local.daemon.pid() is None:
         stack.callback(local.down)
     status = local.up()
-    print(f"\nlocal Apache Kafka {status.version} at {status.bootstrap}")  # noqa: T201
+    print(f"\nlocal Apache Kafka {status.version} at {status.bootstrap}")
     return status.bootstrap
 
 
@@ -66,7 +66,7 @@ def _redis(stack: ExitStack, env: Settings) -> str:
     if local.daemon.pid() is None:
         stack.callback(local.down)
     status = local.up()
-    print(f"local Redis {status.version} at {status.url}")  # noqa: T201
+    print(f"local Redis {status.version} at {status.url}")
     return status.url
 
 

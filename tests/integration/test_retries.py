@@ -61,7 +61,9 @@ async def test_retry_then_success_and_dead_letter_after_last_attempt(
             Job(id=4, mode="slow"), Job(id=5, mode="ok")]  # fmt: skip
     inputs = [event(j) for j in jobs]
     async with app.running():
-        await produce(settings, topic, [(b"k%d" % j.id, v, h) for j, (v, h) in zip(jobs, inputs)])
+        await produce(
+            settings, topic, [(b"k%d" % j.id, v, h) for j, (v, h) in zip(jobs, inputs, strict=True)]
+        )
         replies = await collect(settings, f"{topic}.replies", 2)
         dead = await collect(settings, f"{topic}.dlq", 3)
         await asyncio.sleep(1)  # nothing more may arrive
@@ -88,4 +90,5 @@ async def test_retry_then_success_and_dead_letter_after_last_attempt(
         value, original_headers = inputs[index]
         assert record.value == value
         assert list(record.headers)[: len(original_headers)] == original_headers
-    assert runs[2] == 3 and runs[3] == 1
+    assert runs[2] == 3
+    assert runs[3] == 1
