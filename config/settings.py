@@ -34,6 +34,9 @@ class KafkaSettings(BaseModel):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     client_id: str = "agentstream"
+    # Consumer group: how soon a silent worker (kill -9, lost host) loses its partitions.
+    session_timeout: float = Field(default=10.0, ge=6.0)
+    heartbeat_interval: float = Field(default=1.0, gt=0)
     # Producer: every record acknowledged by all in-sync replicas, no duplicates on retry.
     linger_ms: int = Field(default=5, ge=0)
     max_batch_bytes: int = Field(default=1 * MiB, gt=0)

@@ -15,6 +15,7 @@ from config import Settings
 from streams.agent import AgentSpec, routes_of
 from streams.connection import ensure_topics
 from streams.errors import ConfigurationError
+from streams.faust_source import FaustSource
 from streams.idempotency import Dedupe
 from streams.loop import AgentLoop
 from streams.metrics import Metrics
@@ -157,17 +158,16 @@ class App:
         assert self._publisher is not None  # noqa: S101 - started first
         dedupe = None
         if spec.idempotent and self._redis is not None:
-            dedupe = Dedupe(self._redis, spec.name, self.settings.limits.idempotency_ttl)
+            ttl = self.settings.limits.idempotency_ttl
+            dedupe = Dedupe(self._redis, f"{self.id}.{spec.name}", ttl)
         processor = WindowProcessor(
             spec, self._publisher, self.metrics, self.settings.limits, dedupe
         )
         loop = self.loops[spec.name] = AgentLoop(processor, self.metrics, self._crash)
 
         async def body(stream: Any) -> None:
-            # Read the subscription's queue directly: faust's per-event Stream machinery
-            # is bypassed, and acks happen only after the window's outputs are durable.
-            channel = aiter(stream.channel)
-            await loop.run(channel.queue)
+            # The stream is never iterated: see streams.faust_source for why and how.
+            await loop.run(FaustSource(stream.app, aiter(stream.channel)))
 
         body.__name__ = spec.name
         return body
@@ -185,6 +185,8 @@ def faust_app(app_id: str, settings: Settings) -> faust.App:
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=0.5,
+        broker_session_timeout=k.session_timeout,
+        broker_heartbeat_interval=k.heartbeat_interval,
         # On rebalance faust waits until every delivered event is acknowledged, which our
         # loops do after the outputs are durable: no duplicates when members come and go.
         stream_wait_empty=True,

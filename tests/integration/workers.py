@@ -1,0 +1,64 @@
+"""Worker processes for tests: start, kill -9, SIGTERM, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Workers:
+    """``n`` processes of ``agentstream worker`` running one generated app module."""
+
+    def __init__(self, settings: Settings, tmp: Path, module_source: str) -> None:
+        self.tmp = tmp
+        (tmp / "testapp.py").write_text(module_source)
+        self.env = {
+            **os.environ,
+            "AGENTSTREAM_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+            "AGENTSTREAM_KAFKA__SESSION_TIMEOUT": "6",
+            "AGENTSTREAM_REDIS__URL": settings.redis.url,
+        }
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.exit_codes: list[tuple[int, int]] = []
+        self._starts = 0
+
+    def start(self, slot: int) -> None:
+        self._starts += 1
+        log = (self.tmp / f"worker-{slot}-{self._starts}.log").open("wb")
+        self.procs[slot] = subprocess.Popen(  # noqa: S603 - our own command line
+            [sys.executable, "-m", "streams", "worker", "testapp:app", "--app-dir", str(self.tmp)],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+
+    def signal(self, slot: int, sig: signal.Signals) -> int:
+        proc = self.procs.pop(slot)
+        proc.send_signal(sig)
+        code = proc.wait(timeout=60)
+        self.exit_codes.append((int(sig), code))
+        return code
+
+    def stop_all(self) -> None:
+        for slot in list(self.procs):
+            self.signal(slot, signal.SIGTERM)
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.tmp.glob("*.log"))
+
+
+async def wait_until(predicate: object, timeout: float, what: str) -> None:
+    """Poll an async predicate every 0.2 s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
