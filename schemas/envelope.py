@@ -8,6 +8,8 @@ path and its fields are plain strings checked by :meth:`Envelope.from_headers`.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import time as _time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -48,42 +50,78 @@ class Envelope:
         causationid: str | None = None,
     ) -> Envelope:
         """A fresh event: new id, current time; the correlation id defaults to the id."""
-        event_id = uuid.uuid4().hex
+        event_id = new_id()
         return cls(
-            id=event_id,
-            type=type,
-            source=source,
-            time=datetime.now(UTC).isoformat(timespec="milliseconds"),
-            correlationid=correlationid or event_id,
-            replyto=replyto,
-            causationid=causationid,
+            event_id,
+            type,
+            source,
+            SPECVERSION,
+            _now(),
+            CONTENT_TYPE,
+            correlationid or event_id,
+            replyto,
+            causationid,
         )
 
     def to_headers(self) -> Headers:
-        return [
-            (_HEADER_OF_FIELD[f], value.encode())
-            for f in _FIELDS
-            if (value := getattr(self, f)) is not None
+        headers = [
+            ("ce_id", self.id.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_specversion", self.specversion.encode()),
         ]
+        for name, value in (
+            ("ce_time", self.time),
+            ("content-type", self.content_type),
+            ("ce_correlationid", self.correlationid),
+            ("ce_replyto", self.replyto),
+            ("ce_causationid", self.causationid),
+            ("traceparent", self.traceparent),
+        ):
+            if value is not None:
+                headers.append((name, value.encode()))
+        return headers
 
     @classmethod
     def from_headers(cls, headers: Iterable[tuple[str, bytes]]) -> Envelope:
         """Parse the ``ce_*`` headers; other headers are ignored."""
         attrs: dict[str, str] = {}
+        field_of = _FIELD_OF_HEADER.get
         for name, raw in headers:
-            field = _FIELD_OF_HEADER.get(name)
-            if field is None:
-                continue
-            try:
-                attrs[field] = raw.decode()
-            except UnicodeDecodeError as e:
-                raise EnvelopeError(f"header {name} is not valid UTF-8") from e
-        missing = [_HEADER_OF_FIELD[f] for f in _REQUIRED if not attrs.get(f)]
-        if missing:
+            field = field_of(name)
+            if field is not None:
+                try:
+                    attrs[field] = raw.decode()
+                except UnicodeDecodeError as e:
+                    raise EnvelopeError(f"header {name} is not valid UTF-8") from e
+        if not (attrs.get("id") and attrs.get("type") and attrs.get("source")):
+            missing = [_HEADER_OF_FIELD[f] for f in _REQUIRED if not attrs.get(f)]
             raise EnvelopeError(f"missing CloudEvents header(s): {', '.join(missing)}")
-        if attrs["specversion"] != SPECVERSION:
-            raise EnvelopeError(f"unsupported ce_specversion {attrs['specversion']!r}")
+        if attrs.get("specversion") != SPECVERSION:
+            raise EnvelopeError(f"unsupported ce_specversion {attrs.get('specversion')!r}")
         return cls(**attrs)
+
+
+# Event ids: a random per-process prefix and a counter; unique without a syscall per id.
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count()
+
+
+def new_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
+_clock: tuple[int, str] = (0, "")
+
+
+def _now() -> str:
+    """ISO 8601 UTC time to the millisecond, formatted once per millisecond."""
+    global _clock
+    ms = int(_time.time() * 1000)
+    if _clock[0] != ms:
+        stamp = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+        _clock = (ms, stamp)
+    return _clock[1]
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Envelope))

@@ -12,10 +12,10 @@ import faust
 import redis.asyncio as aioredis
 
 from config import Settings
+from streams import faust_source
 from streams.agent import AgentSpec, routes_of
 from streams.connection import ensure_topics
 from streams.errors import ConfigurationError
-from streams.faust_source import FaustSource
 from streams.idempotency import Dedupe
 from streams.loop import AgentLoop
 from streams.metrics import Metrics
@@ -164,10 +164,14 @@ class App:
             spec, self._publisher, self.metrics, self.settings.limits, dedupe
         )
         loop = self.loops[spec.name] = AgentLoop(processor, self.metrics, self._crash)
+        high_water = max(4 * spec.batch.max_size, 4096)
 
         async def body(stream: Any) -> None:
-            # The stream is never iterated: see streams.faust_source for why and how.
-            await loop.run(FaustSource(stream.app, aiter(stream.channel)))
+            # Iterating the channel subscribes the mailbox; its records then arrive in the
+            # inbox, not in the stream (see streams.faust_source for why).
+            aiter(stream.channel)
+            app = stream.app
+            await loop.run(faust_source.inbox_for(app, spec.mailbox, high_water), app)
 
         body.__name__ = spec.name
         return body
@@ -175,7 +179,7 @@ class App:
 
 def faust_app(app_id: str, settings: Settings) -> faust.App:
     k = settings.kafka
-    return faust.App(
+    fapp = faust.App(
         app_id,
         broker=[f"kafka://{s}" for s in k.bootstrap_list],
         broker_client_id=k.client_id,
@@ -192,6 +196,8 @@ def faust_app(app_id: str, settings: Settings) -> faust.App:
         stream_wait_empty=True,
         producer_acks=-1,
     )
+    faust_source.install(fapp)
+    return fapp
 
 
 def _credentials(settings: Settings) -> Any:

@@ -5,43 +5,42 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from schemas import Envelope, Message
+from streams.codec import encode
 from streams.records import Inbound
 
 if TYPE_CHECKING:
-    from streams.publisher import Publisher
+    from streams.publisher import OutBatch
 
 
 class Context:
     """Per-event context. ``await ctx.send(topic, msg)`` fans out to another mailbox; the
     input is committed only after every record sent this way is acknowledged."""
 
-    __slots__ = ("_publisher", "agent", "envelope", "record")
+    __slots__ = ("_out", "agent", "envelope", "record")
 
-    def __init__(
-        self, agent: str, record: Inbound, envelope: Envelope, publisher: Publisher
-    ) -> None:
+    def __init__(self, agent: str, record: Inbound, envelope: Envelope, out: OutBatch) -> None:
         self.agent = agent
         self.record = record
         self.envelope = envelope
-        self._publisher = publisher
+        self._out = out
 
     @property
     def key(self) -> bytes | None:
         return self.record.key
 
     async def send(self, topic: str, msg: Message, key: bytes | None = None) -> None:
-        await _send(self._publisher, self.agent, self.record, self.envelope, topic, msg, key)
+        await _send(self._out, self.agent, self.record, self.envelope, topic, msg, key)
 
 
 class BatchContext:
     """Context of a batch handler: one envelope and record per message, in order."""
 
-    __slots__ = ("_publisher", "agent", "records")
+    __slots__ = ("_out", "agent", "records")
 
-    def __init__(self, agent: str, records: list[Inbound], publisher: Publisher) -> None:
+    def __init__(self, agent: str, records: list[Inbound], out: OutBatch) -> None:
         self.agent = agent
         self.records = records
-        self._publisher = publisher
+        self._out = out
 
     @property
     def envelopes(self) -> list[Envelope]:
@@ -53,11 +52,11 @@ class BatchContext:
         """Fan out on behalf of message ``index`` of the batch (its causation and fate)."""
         record = self.records[index]
         assert record.envelope is not None  # noqa: S101 - set for every record handed over
-        await _send(self._publisher, self.agent, record, record.envelope, topic, msg, key)
+        await _send(self._out, self.agent, record, record.envelope, topic, msg, key)
 
 
 async def _send(
-    publisher: Publisher,
+    out: OutBatch,
     agent: str,
     record: Inbound,
     cause: Envelope,
@@ -68,4 +67,4 @@ async def _send(
     envelope = Envelope.new(
         msg.message_type, agent, correlationid=cause.correlationid, causationid=cause.id
     )
-    record.outputs.append(await publisher.send(topic, msg, envelope, key))
+    record.outputs.append(await out.add(topic, encode(msg), key, envelope.to_headers()))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streams.batching import CloseReason, Source, next_window
+from streams.faust_source import acknowledge
 from streams.metrics import Metrics
 from streams.processor import WindowProcessor
 from streams.records import Inbound
@@ -39,9 +40,11 @@ class AgentLoop:
         self._draining = False
         self._busy = False
         self._task: asyncio.Task[None] | None = None
+        self._app: Any = None
 
-    async def run(self, source: Source[Any]) -> None:
-        """Consume ``source`` (a queue of faust events) until :meth:`drain`."""
+    async def run(self, source: Source[Any], app: Any) -> None:
+        """Consume ``source`` (faust consumer messages) until :meth:`drain`."""
+        self._app = app
         self._task = asyncio.current_task()
         try:
             await self._consume(source)
@@ -66,8 +69,8 @@ class AgentLoop:
             self.closes[window.reason] += 1
             self._batch_wait.observe(window.waited)
 
-    async def _run_window(self, events: list[Any]) -> None:
-        records = [_inbound(e) for e in events]
+    async def _run_window(self, messages: list[Any]) -> None:
+        records = [_inbound(m) for m in messages]
         n = len(records)
         self._consumed.inc(n)
         self._batch_size.observe(n)
@@ -76,8 +79,8 @@ class AgentLoop:
             await self.processor.process(records)
         finally:
             self._inflight.dec(n)
-        for event in events:
-            event.ack()
+        for message in messages:
+            acknowledge(self._app, message)
 
     async def drain(self) -> None:
         """Stop taking windows; let the one in progress finish, publish and acknowledge."""
@@ -90,6 +93,5 @@ class AgentLoop:
         await asyncio.wait([task])
 
 
-def _inbound(event: Any) -> Inbound:
-    m = event.message
-    return Inbound(m.topic, m.partition, m.offset, m.key, m.value, list(m.headers or ()), event)
+def _inbound(m: Any) -> Inbound:
+    return Inbound(m.topic, m.partition, m.offset, m.key, m.value, list(m.headers or ()), m)

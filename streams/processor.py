@@ -11,7 +11,7 @@ from typing import Any
 from config import Limits
 from schemas import Envelope, EnvelopeError, Message
 from streams.agent import AgentSpec, Route
-from streams.codec import decode_json, validate
+from streams.codec import decode_json, encode, validate
 from streams.context import BatchContext, Context
 from streams.deadletter import dead_letter_headers
 from streams.errors import (
@@ -61,8 +61,10 @@ class WindowProcessor:
         self._produced = metrics.produced.labels(*labels)
         self._errors = metrics.errors
         self._dead_futures: list[asyncio.Future[Any]] = []
+        self._out = publisher.batch()
 
     async def process(self, records: list[Inbound]) -> None:
+        self._out = self.publisher.batch()
         ready = [r for r in map(self._prepare, records) if r is not None]
         if self.dedupe is not None:
             ready = await self._claim(ready)
@@ -71,6 +73,7 @@ class WindowProcessor:
                 await self._handle_batch(ready)
         else:
             await run_keyed(ready, _key, self._handle_one, self.spec.concurrency)
+        await self._out.flush()
         await self._settle(records)
         if self.dedupe is not None:
             await self.dedupe.done([r.envelope.id for r, _, _ in ready if r.envelope])
@@ -110,7 +113,7 @@ class WindowProcessor:
     async def _handle_one(self, item: Ready) -> None:
         record, route, msg = item
         assert record.envelope is not None  # noqa: S101 - set by _prepare
-        ctx = Context(self.spec.name, record, record.envelope, self.publisher)
+        ctx = Context(self.spec.name, record, record.envelope, self._out)
         result = await self._attempt(lambda: route.fn(msg, ctx), [record])
         if result is not None:
             await self._reply(record, result)
@@ -125,7 +128,7 @@ class WindowProcessor:
     async def _handle_batch(self, ready: list[Ready]) -> None:
         records = [r for r, _, _ in ready]
         msgs = [m for _, _, m in ready]
-        ctx = BatchContext(self.spec.name, records, self.publisher)
+        ctx = BatchContext(self.spec.name, records, self._out)
         fn = self.spec.batch_fn
         assert fn is not None  # noqa: S101 - only called for batch agents
         results = await self._attempt(lambda: fn(msgs, ctx), records)
@@ -178,7 +181,8 @@ class WindowProcessor:
             causationid=cause.id,
         )
         topic = cause.replyto or self.spec.reply_topic
-        record.outputs.append(await self.publisher.send(topic, result, envelope, record.key))
+        headers = envelope.to_headers()
+        record.outputs.append(await self._out.add(topic, encode(result), record.key, headers))
 
     # -- dead letters and delivery ------------------------------------------------------
     def _dead_letter(
@@ -221,6 +225,12 @@ class WindowProcessor:
 async def _resolve(send: Any) -> Any:
     fut = await send
     return await fut
+
+
+def _failure(future: asyncio.Future[Any]) -> BaseException | None:
+    if future.cancelled():
+        return asyncio.CancelledError()
+    return future.exception()
 
 
 def _key(item: Ready) -> bytes | None:

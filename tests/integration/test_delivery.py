@@ -51,8 +51,10 @@ class Outcomes:
         return len(set(self.results) | set(self.dead))
 
     def duplicates(self) -> int:
-        return sum(self.results.values()) + sum(self.dead.values()) - len(
-            set(self.results) | set(self.dead)
+        return (
+            sum(self.results.values())
+            + sum(self.dead.values())
+            - len(set(self.results) | set(self.dead))
         )
 
 

@@ -54,11 +54,11 @@ class Workers:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.tmp.glob("*.log"))
 
 
-async def wait_until(predicate: object, timeout: float, what: str) -> None:
+async def wait_until(predicate: object, limit: float, what: str) -> None:
     """Poll an async predicate every 0.2 s."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + limit
     while asyncio.get_running_loop().time() < deadline:
         if await predicate():  # type: ignore[operator]
             return
         await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {limit}s waiting for {what}")
