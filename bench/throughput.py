@@ -26,6 +26,7 @@ from config import KafkaSettings, Settings
 from schemas import Envelope, Message
 from streams import App, Batch, Context
 from streams.connection import client_kwargs, ensure_topics
+from streams.worker import tune_gc
 
 
 class Payload(Message):
@@ -145,6 +146,7 @@ async def main(args: argparse.Namespace) -> None:
     await fill(kafka, raw_in, args.messages, args.size)
     await fill(kafka, agent_in, args.messages, args.size)
 
+    tune_gc(settings)  # the worker's GC settings, for both contestants
     raw = await measure(
         lambda stop: raw_loop(kafka, raw_in, raw_out, f"bench-raw-{tag}", stop),
         kafka, raw_out, args.partitions, args.messages,
@@ -166,7 +168,8 @@ async def main(args: argparse.Namespace) -> None:
         f"messages={args.messages:,} size={args.size}B partitions={args.partitions} acks=all "
         f"idempotent=yes linger_ms={kafka.linger_ms} batch=max_size:{args.max_size},"
         f"within:{args.within}s,eager concurrency={args.concurrency} "
-        f"cores={os.cpu_count()} python={platform.python_version()} loop={args.loop}"
+        f"cores={os.cpu_count()} python={platform.python_version()} loop={args.loop} "
+        f"gc_threshold={settings.gc_threshold}"
     )
     print(f"raw aiokafka loop : {raw:>10,.0f} msg/s")
     print(f"agentstream agent : {agent:>10,.0f} msg/s")

@@ -107,4 +107,8 @@ class Settings(BaseSettings):
     limits: Limits = Limits()
     local: LocalSettings = LocalSettings()
     web_port: int = 6066
+    # Generation-0 threshold of Python's cyclic GC in workers. The runtime allocates a few
+    # short-lived objects per event and keeps a large, long-lived heap (faust, aiokafka),
+    # so the default (700) spends much of the time in collections; 0 keeps the default.
+    gc_threshold: int = Field(default=50_000, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

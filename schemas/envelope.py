@@ -70,16 +70,19 @@ class Envelope:
             ("ce_source", self.source.encode()),
             ("ce_specversion", self.specversion.encode()),
         ]
-        for name, value in (
-            ("ce_time", self.time),
-            ("content-type", self.content_type),
-            ("ce_correlationid", self.correlationid),
-            ("ce_replyto", self.replyto),
-            ("ce_causationid", self.causationid),
-            ("traceparent", self.traceparent),
-        ):
-            if value is not None:
-                headers.append((name, value.encode()))
+        append = headers.append
+        if self.time is not None:
+            append(("ce_time", self.time.encode()))
+        if self.content_type is not None:
+            append(("content-type", self.content_type.encode()))
+        if self.correlationid is not None:
+            append(("ce_correlationid", self.correlationid.encode()))
+        if self.replyto is not None:
+            append(("ce_replyto", self.replyto.encode()))
+        if self.causationid is not None:
+            append(("ce_causationid", self.causationid.encode()))
+        if self.traceparent is not None:
+            append(("traceparent", self.traceparent.encode()))
         return headers
 
     @classmethod

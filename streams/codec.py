@@ -47,6 +47,22 @@ def _check_depth(obj: Any, max_depth: int) -> None:
         stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
 
 
+def parse(model: type[M], raw: bytes | None, max_bytes: int, max_depth: int) -> M:
+    """Bytes to a validated message. Plainly fine input is parsed and validated in one
+    pass by pydantic; anything else takes the staged path, whose error says whether the
+    bytes (``DecodeError``) or the content (``SchemaError``) are wrong."""
+    if raw is not None and len(raw) <= max_bytes and raw.count(b"[") + raw.count(b"{") <= max_depth:
+        try:
+            return model.model_validate_json(raw)
+        except pydantic.ValidationError:
+            pass
+    decode_json(raw, max_bytes, max_depth)
+    try:
+        return model.model_validate_json(raw)  # type: ignore[arg-type] # checked above
+    except pydantic.ValidationError as e:
+        raise SchemaError(f"{model.message_type}: {e}") from e
+
+
 def validate(model: type[M], obj: Any) -> M:
     try:
         return model.model_validate(obj)

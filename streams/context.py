@@ -67,4 +67,4 @@ async def _send(
     envelope = Envelope.new(
         msg.message_type, agent, correlationid=cause.correlationid, causationid=cause.id
     )
-    record.outputs.append(await out.add(topic, encode(msg), key, envelope.to_headers()))
+    record.outputs.append(out.add(topic, encode(msg), key, envelope.to_headers()))

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from config import Limits
 from schemas import Envelope, EnvelopeError, Message
 from streams.agent import AgentSpec, Route
-from streams.codec import decode_json, encode, validate
+from streams.codec import encode, parse
 from streams.context import BatchContext, Context
 from streams.deadletter import dead_letter_headers
 from streams.errors import (
@@ -31,6 +34,15 @@ from streams.publisher import Publisher
 from streams.records import Inbound
 
 Ready = tuple[Inbound, Route, Message]
+
+
+@dataclass(slots=True)
+class Pending:
+    """A handled window whose outputs the broker has not acknowledged yet."""
+
+    records: list[Inbound]
+    claimed: list[str]
+    dead: list[asyncio.Future[Any]]
 
 
 class DeliveryFailed(AgentStreamError):
@@ -64,7 +76,14 @@ class WindowProcessor:
         self._out = publisher.batch()
 
     async def process(self, records: list[Inbound]) -> None:
+        """Handle a window and wait until everything it produced is durable."""
+        await self.settle(await self.handle(records))
+
+    async def handle(self, records: list[Inbound]) -> Pending:
+        """Decode, dispatch, handle and submit the outputs, without waiting for the
+        broker: the caller may handle the next window meanwhile, then :meth:`settle`."""
         self._out = self.publisher.batch()
+        self._dead_futures = []
         ready = [r for r in map(self._prepare, records) if r is not None]
         if self.dedupe is not None:
             ready = await self._claim(ready)
@@ -74,9 +93,8 @@ class WindowProcessor:
         else:
             await run_keyed(ready, _key, self._handle_one, self.spec.concurrency)
         await self._out.flush()
-        await self._settle(records)
-        if self.dedupe is not None:
-            await self.dedupe.done([r.envelope.id for r, _, _ in ready if r.envelope])
+        claimed = [r.envelope.id for r, _, _ in ready if r.envelope is not None]
+        return Pending(records, claimed if self.dedupe else [], self._dead_futures)
 
     # -- decode and dispatch ------------------------------------------------------------
     def _prepare(self, record: Inbound) -> Ready | None:
@@ -89,13 +107,12 @@ class WindowProcessor:
             if route is None:
                 known = ", ".join(sorted(self.spec.routes))
                 raise DispatchError(f"no handler for ce_type {envelope.type!r} (known: {known})")
-            obj = decode_json(
-                record.value, self.limits.max_message_bytes, self.limits.max_json_depth
-            )
-            return record, route, validate(route.model, obj)
+            limits = self.limits
+            msg = parse(route.model, record.value, limits.max_message_bytes, limits.max_json_depth)
         except AgentStreamError as e:
             self._dead_letter(record, e.stage, e, 0)
             return None
+        return record, route, msg
 
     async def _claim(self, ready: list[Ready]) -> list[Ready]:
         assert self.dedupe is not None  # noqa: S101 - checked by the caller
@@ -114,16 +131,18 @@ class WindowProcessor:
         record, route, msg = item
         assert record.envelope is not None  # noqa: S101 - set by _prepare
         ctx = Context(self.spec.name, record, record.envelope, self._out)
-        result = await self._attempt(lambda: route.fn(msg, ctx), [record])
-        if result is not None:
-            await self._reply(record, result)
-
-    async def _reply(self, record: Inbound, result: Message) -> None:
-        """Publish a result; one the producer refuses outright is a dead letter."""
+        # The first attempt is inlined (this runs once per event); failures go to _retry.
+        started = time.perf_counter()
         try:
-            await self._publish_result(record, result)
-        except Exception as e:  # noqa: BLE001 - e.g. a result over the size limit
-            self._dead_letter(record, "produce", e, record.attempts)
+            async with asyncio.timeout(self.spec.timeout) as deadline:
+                result = await route.fn(msg, ctx)
+        except Exception as raised:  # noqa: BLE001 - every handler failure is classed in _retry
+            call = partial(route.fn, msg, ctx)
+            result = await self._retry(call, [record], raised, deadline.expired(), started)
+        else:
+            self._duration.observe(time.perf_counter() - started)
+        if result is not None:
+            self._reply(record, result)
 
     async def _handle_batch(self, ready: list[Ready]) -> None:
         records = [r for r, _, _ in ready]
@@ -131,9 +150,17 @@ class WindowProcessor:
         ctx = BatchContext(self.spec.name, records, self._out)
         fn = self.spec.batch_fn
         assert fn is not None  # noqa: S101 - only called for batch agents
-        results = await self._attempt(lambda: fn(msgs, ctx), records)
-        if results is None:
-            return
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.spec.timeout) as deadline:
+                results = await fn(msgs, ctx)
+        except Exception as raised:  # noqa: BLE001 - every handler failure is classed in _retry
+            call = partial(fn, msgs, ctx)
+            results = await self._retry(call, records, raised, deadline.expired(), started)
+            if results is None:
+                return
+        else:
+            self._duration.observe(time.perf_counter() - started)
         if len(results) != len(records):
             err = AgentStreamError(
                 f"batch handler returned {len(results)} results for {len(records)} messages"
@@ -143,37 +170,51 @@ class WindowProcessor:
             return
         for record, result in zip(records, results, strict=True):
             if result is not None:
-                await self._reply(record, result)
+                self._reply(record, result)
 
-    async def _attempt(self, call: Any, records: list[Inbound]) -> Any:
-        """Run ``call`` with the timeout and retry policy; dead-letter on final failure."""
+    async def _retry(
+        self,
+        call: Callable[[], Awaitable[Any]],
+        records: list[Inbound],
+        raised: BaseException,
+        timed_out: bool,
+        started: float,
+    ) -> Any:
+        """After a failed first run: retry with backoff while the error is retriable and
+        attempts remain; dead-letter on the final failure (and return None)."""
         retry = self.spec.retry
-        started = time.perf_counter()
-        for attempt in range(1, retry.attempts + 1):
-            try:
-                async with asyncio.timeout(self.spec.timeout) as deadline:
-                    result = await call()
-            except Exception as raised:  # noqa: BLE001 - every handler failure is classed below
-                error: BaseException = raised
-                if deadline.expired():
-                    error = HandlerTimeout(f"handler ran past {self.spec.timeout}s")
-                    error.__cause__ = raised
-                if attempt < retry.attempts and is_retriable(error):
-                    self._retries.inc()
-                    await asyncio.sleep(retry.delay(attempt))
-                    continue
+        attempt = 1
+        while True:
+            error = raised
+            if timed_out:
+                error = HandlerTimeout(f"handler ran past {self.spec.timeout}s")
+                error.__cause__ = raised
+            if attempt >= retry.attempts or not is_retriable(error):
                 for record in records:
                     record.attempts = attempt
                     self._dead_letter(record, stage_of(error), error, attempt)
                 return None
+            self._retries.inc()
+            await asyncio.sleep(retry.delay(attempt))
+            attempt += 1
+            try:
+                async with asyncio.timeout(self.spec.timeout) as deadline:
+                    result = await call()
+            except Exception as again:  # noqa: BLE001 - classed on the next turn
+                raised, timed_out = again, deadline.expired()
             else:
                 self._duration.observe(time.perf_counter() - started)
                 return result
-        return None
 
-    async def _publish_result(self, record: Inbound, result: Message) -> None:
+    def _reply(self, record: Inbound, result: Message) -> None:
+        """Queue a result for the reply topic; one that cannot be encoded is a dead letter."""
         cause = record.envelope
         assert cause is not None  # noqa: S101 - set by _prepare
+        try:
+            value = encode(result)
+        except Exception as e:  # noqa: BLE001 - a result pydantic cannot serialize
+            self._dead_letter(record, "produce", e, record.attempts)
+            return
         envelope = Envelope.new(
             result.message_type,
             self.spec.name,
@@ -181,37 +222,45 @@ class WindowProcessor:
             causationid=cause.id,
         )
         topic = cause.replyto or self.spec.reply_topic
-        headers = envelope.to_headers()
-        record.outputs.append(await self._out.add(topic, encode(result), record.key, headers))
+        record.outputs.append(self._out.add(topic, value, record.key, envelope.to_headers()))
 
     # -- dead letters and delivery ------------------------------------------------------
     def _dead_letter(
-        self, record: Inbound, stage: Stage, error: BaseException, attempts: int
+        self,
+        record: Inbound,
+        stage: Stage,
+        error: BaseException,
+        attempts: int,
+        into: list[asyncio.Future[Any]] | None = None,
     ) -> None:
         self._errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
         headers = dead_letter_headers(record, self.spec.name, stage, error, attempts)
         send = self.publisher.send_raw(
             self.spec.dead_letter_topic, record.value, record.key, headers
         )
-        self._dead_futures.append(asyncio.ensure_future(_resolve(send)))
+        (self._dead_futures if into is None else into).append(asyncio.ensure_future(_resolve(send)))
 
-    async def _settle(self, records: list[Inbound]) -> None:
+    async def settle(self, pending: Pending) -> None:
         """Wait for every output; a failed output turns its record into a dead letter;
         a failed dead letter fails the window (nothing of it may be committed)."""
+        records = pending.records
+        outputs = {f for r in records for f in r.outputs}
+        if outputs:
+            await asyncio.wait(outputs)
         for record in records:
             if not record.outputs:
                 continue
-            results = await asyncio.gather(*record.outputs, return_exceptions=True)
-            failed = [e for e in results if isinstance(e, BaseException)]
-            self._produced.inc(len(results) - len(failed))
+            failed = [e for f in record.outputs if (e := _failure(f)) is not None]
+            self._produced.inc(len(record.outputs) - len(failed))
             if failed:
-                err = ProduceError(
-                    f"{len(failed)} output record(s) not acknowledged: {failed[0]!r}"
-                )
-                self._dead_letter(record, "produce", err, record.attempts)
-        dead, self._dead_futures = self._dead_futures, []
-        if not dead:
-            return
+                err = ProduceError(f"{len(failed)} output(s) not acknowledged: {failed[0]!r}")
+                self._dead_letter(record, "produce", err, record.attempts, pending.dead)
+        if pending.dead:
+            await self._settle_dead_letters(pending.dead)
+        if self.dedupe is not None and pending.claimed:
+            await self.dedupe.done(pending.claimed)
+
+    async def _settle_dead_letters(self, dead: list[asyncio.Future[Any]]) -> None:
         outcomes = await asyncio.gather(*dead, return_exceptions=True)
         errors = [e for e in outcomes if isinstance(e, BaseException)]
         self._dead.inc(len(outcomes) - len(errors))

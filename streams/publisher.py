@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -37,7 +38,7 @@ class Publisher:
             compression_type=compression,
             **client_kwargs(kafka),
         )
-        self._partitions: dict[str, int] = {}
+        self.partition_counts: dict[str, int] = {}
         self._key_partition: dict[tuple[str, bytes], int] = {}
 
     async def start(self) -> None:
@@ -63,12 +64,15 @@ class Publisher:
     def batch(self) -> OutBatch:
         return OutBatch(self)
 
-    async def partition(self, topic: str, key: bytes | None, sticky: int) -> int:
+    async def partition_count(self, topic: str) -> int:
+        count = self.partition_counts.get(topic)
+        if count is None:
+            count = self.partition_counts[topic] = len(await self.producer.partitions_for(topic))
+        return count
+
+    def partition(self, topic: str, key: bytes | None, count: int, sticky: int) -> int:
         """Kafka's default partitioner (murmur2 of the key), cached per key; records
         without a key go to the batch's sticky choice, as the Java client does."""
-        count = self._partitions.get(topic)
-        if count is None:
-            count = self._partitions[topic] = len(await self.producer.partitions_for(topic))
         if key is None:
             return sticky % count
         cached = self._key_partition.get((topic, key))
@@ -79,46 +83,73 @@ class Publisher:
         return cached
 
 
+Record = tuple[str, bytes, bytes | None, Headers]
+
+
 class OutBatch:
-    """Records produced while handling one window, submitted per partition."""
+    """Records produced while handling one window, submitted per partition by ``flush``."""
 
     def __init__(self, publisher: Publisher) -> None:
         self.publisher = publisher
-        self._builders: dict[tuple[str, int], Any] = {}
-        self._pending: dict[tuple[str, int], asyncio.Future[Any]] = {}
+        self._loop = asyncio.get_running_loop()
+        self._open: dict[tuple[str, int], tuple[Any, asyncio.Future[Any]]] = {}
+        self._full: list[tuple[tuple[str, int], Any, asyncio.Future[Any]]] = []
+        self._later: list[tuple[Record, asyncio.Future[Any]]] = []
         self._sticky = random.randrange(1 << 30)  # noqa: S311 - load spreading, not crypto
 
-    async def add(
+    def add(
         self, topic: str, value: bytes, key: bytes | None, headers: Headers
     ) -> asyncio.Future[Any]:
-        """Append a record; the future resolves once its batch is acknowledged."""
-        tp = (topic, await self.publisher.partition(topic, key, self._sticky))
-        builder = self._builders.get(tp)
-        if builder is None:
-            builder = self._builders[tp] = self.publisher.producer.create_batch()
-            self._pending[tp] = asyncio.get_running_loop().create_future()
-        if builder.append(key=key, value=value, timestamp=None, headers=headers) is None:
-            if builder.record_count() == 0:  # larger than a whole batch: send it alone
-                return await self.publisher.send_raw(topic, value, key, headers)
-            await self._submit(tp)
-            return await self.add(topic, value, key, headers)
-        return self._pending[tp]
+        """Append a record; the future resolves once the broker acknowledged it."""
+        count = self.publisher.partition_counts.get(topic)
+        if count is None:  # topic not seen yet: its metadata is fetched by flush()
+            return self._defer((topic, value, key, headers))
+        tp = (topic, self.publisher.partition(topic, key, count, self._sticky))
+        entry = self._open.get(tp)
+        if entry is None:
+            entry = self._open[tp] = (
+                self.publisher.producer.create_batch(),
+                self._loop.create_future(),
+            )
+        builder, pending = entry
+        if builder.append(key=key, value=value, timestamp=None, headers=headers) is not None:
+            return pending
+        if builder.record_count() == 0:  # larger than a whole batch: sent on its own
+            return self._defer((topic, value, key, headers))
+        self._full.append((tp, *self._open.pop(tp)))
+        return self.add(topic, value, key, headers)
 
     async def flush(self) -> None:
-        """Submit every open batch; their futures resolve as the broker acknowledges."""
-        for tp in list(self._builders):
-            await self._submit(tp)
+        """Submit every batch; their futures resolve as the broker acknowledges them."""
+        later, self._later = self._later, []
+        for (topic, value, key, headers), future in later:
+            if topic in self.publisher.partition_counts:
+                delivered = await self.publisher.send_raw(topic, value, key, headers)
+            else:
+                await self.publisher.partition_count(topic)
+                delivered = self.add(topic, value, key, headers)
+            delivered.add_done_callback(partial(_chain, target=future))
+        full, self._full = self._full, []
+        for tp, builder, pending in full:
+            await self._submit(tp, builder, pending)
+        for tp in list(self._open):
+            await self._submit(tp, *self._open.pop(tp))
 
-    async def _submit(self, tp: tuple[str, int]) -> None:
-        builder = self._builders.pop(tp)
-        pending = self._pending.pop(tp)
+    def _defer(self, record: Record) -> asyncio.Future[Any]:
+        future = self._loop.create_future()
+        self._later.append((record, future))
+        return future
+
+    async def _submit(
+        self, tp: tuple[str, int], builder: Any, pending: asyncio.Future[Any]
+    ) -> None:
         builder.close()  # complete: the sender need not linger for more records
         try:
             delivered = await self.publisher.producer.send_batch(builder, tp[0], partition=tp[1])
         except Exception as e:  # noqa: BLE001 - the records' owners turn it into dead letters
             pending.set_exception(e)
             return
-        delivered.add_done_callback(lambda d: _chain(d, pending))
+        delivered.add_done_callback(partial(_chain, target=pending))
 
 
 def _chain(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:

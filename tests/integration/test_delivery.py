@@ -22,7 +22,7 @@ from tests.integration.workers import Workers, wait_until
 
 PARTITIONS = 4
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 
 class Outcomes:
