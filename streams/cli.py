@@ -12,7 +12,7 @@ from pydantic import ConfigDict
 
 from config import Settings
 from schemas import Message
-from streams import worker
+from streams import demo, worker
 from streams.cli_local import broker, down, redis_cli, up
 from streams.client import Client
 from streams.errors import AgentStreamError
@@ -37,6 +37,15 @@ def worker_cmd(
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from err
     raise typer.Exit(code)
+
+
+@cli.command("demo")
+def demo_cmd(
+    events: Annotated[int, typer.Option(min=1, help="events to send")] = 2000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
+) -> None:
+    """The main job: local Kafka + Redis, echo agent workers, events in, replies out."""
+    raise typer.Exit(demo.run(events, workers))
 
 
 Key = Annotated[str | None, typer.Option(help="ordering key")]

@@ -160,7 +160,11 @@ class _Consumer(aiokafka_driver.Consumer):
             await inbox.put(message)
         else:
             await self.callback(message)
-        self._read_offset[tp] = offset
+        # A rebalance during the awaits above seeks back to the committed offset and
+        # resets the read offset; the stale record must not move it forward again, or
+        # the records between would be skipped when fetched anew.
+        if message.generation_id == self.app.consumer_generation_id:
+            self._read_offset[tp] = offset
 
 
 class _Transport(aiokafka_driver.Transport):

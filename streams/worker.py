@@ -108,5 +108,5 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
     )
     quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
-    for noisy in ("faust", "mode", "aiokafka", "kafka"):
+    for noisy in ("faust", "mode", "aiokafka", "kafka", "streams.faust_source"):
         logging.getLogger(noisy).setLevel(quiet)

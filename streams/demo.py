@@ -1,0 +1,101 @@
+"""``agentstream demo``: the whole path on one machine, with figures.
+
+Starts the local Kafka and Redis (when the settings point at 127.0.0.1), runs the echo
+agent in worker processes, sends events, reads every reply and prints what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+from config import Settings
+from schemas.echo import Ping, Pong
+from streams.client import Client
+from streams.local import LocalKafka, LocalRedis
+from streams.local.kafka import LOCAL_HOSTS
+
+MAILBOX = "echo"
+
+
+def run(events: int, workers: int) -> int:
+    settings = Settings()
+    kafka, redis = LocalKafka(settings), LocalRedis(settings)
+    if kafka.host in LOCAL_HOSTS:
+        status = kafka.up()
+        print(f"kafka {status.version} at {status.bootstrap}")
+    if redis.host in LOCAL_HOSTS:
+        print(f"redis {redis.up().version} at {settings.redis.url}")
+    argv = [sys.executable, "-m", "streams", "worker", "agents.echo:app", "--workers", str(workers)]
+    proc = subprocess.Popen(argv)  # noqa: S603 - our own command line
+    try:
+        asyncio.run(_drive(settings, events))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+        print(f"workers drained and exited with {code}")
+    return 0
+
+
+async def _drive(settings: Settings, events: int) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    async with Client(settings, source="agentstream.demo") as client:
+        print("waiting for the echo agent ...", flush=True)
+        started = time.monotonic()
+        while True:
+            try:
+                reply = await client.ask(MAILBOX, Ping(text="hello"), timeout=5)
+                break
+            except TimeoutError:
+                if time.monotonic() - started > 120:
+                    raise
+        print(f"ask -> {reply.envelope.type} {reply.value.decode()}")
+        replies = asyncio.create_task(_collect(client, run_id, events))
+        sent_at: dict[int, float] = {}
+        t0 = time.monotonic()
+        for start in range(0, events, 500):
+            chunk = range(start, min(events, start + 500))
+            for seq in chunk:
+                sent_at[seq] = time.monotonic()
+            await asyncio.gather(
+                *(
+                    client.send(MAILBOX, Ping(text=run_id, seq=seq), key=b"user-%d" % (seq % 50))
+                    for seq in chunk
+                )
+            )
+        print(f"sent {events} events in {time.monotonic() - t0:.2f}s", flush=True)
+        try:
+            received = await asyncio.wait_for(replies, timeout=120)
+        except TimeoutError:
+            print(f"error: not every reply arrived within 120 s; see {MAILBOX}.dlq")
+            raise
+    elapsed = max(received.values(), key=lambda r: r[0])[0] - t0
+    latencies = sorted(at - sent_at[seq] for seq, (at, _) in received.items())
+    by_worker = collections.Counter(w for _, w in received.values())
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    print(f"received {len(received)}/{events} replies in {elapsed:.2f}s")
+    print(f"latency p50 {pct(0.5):.1f} ms  p95 {pct(0.95):.1f} ms  p99 {pct(0.99):.1f} ms")
+    print("replies per worker process: " + ", ".join(f"{w}: {n}" for w, n in by_worker.items()))
+
+
+async def _collect(client: Client, run_id: str, events: int) -> dict[int, tuple[float, int]]:
+    received: dict[int, tuple[float, int]] = {}
+    async for reply in client.results(f"{MAILBOX}.replies"):
+        if reply.envelope.type != Pong.message_type:
+            continue
+        pong = reply.parse(Pong)
+        if pong.text == run_id and pong.seq not in received:
+            received[pong.seq] = (time.monotonic(), pong.worker)
+            if len(received) % max(1, events // 5) == 0:
+                print(f"  {len(received)} replies", flush=True)
+            if len(received) == events:
+                break
+    return received

@@ -1,0 +1,44 @@
+"""client.ask across processes, and a clear error when nobody answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from streams import Client, RequestTimeout
+from tests.integration.apps import Result, Work
+from tests.integration.workers import Workers
+
+
+async def test_ask_round_trip_across_processes(
+    settings: Settings, topic: str, tmp_path: Path
+) -> None:
+    source = f"from tests.integration.apps import build\napp = build({topic!r}, partitions=1)\n"
+    workers = Workers(settings, tmp_path, source)
+    workers.start(0)
+    try:
+        async with Client(settings) as client:
+            reply = None
+            for _ in range(60):  # the worker needs a few seconds to join its group
+                try:
+                    reply = await client.ask(topic, Work(id="q1"), timeout=2)
+                    break
+                except RequestTimeout:
+                    continue
+            assert reply is not None, workers.logs()
+            result = reply.parse(Result)
+            assert result.id == "q1"
+            assert result.worker != 0
+            again = await client.ask(topic, Work(id="q2"), timeout=5)
+            assert again.parse(Result).id == "q2"
+            assert again.envelope.correlationid != reply.envelope.correlationid
+    finally:
+        workers.stop_all()
+
+
+async def test_ask_without_an_agent_times_out_clearly(settings: Settings, topic: str) -> None:
+    async with Client(settings) as client:
+        with pytest.raises(RequestTimeout, match=rf"no reply from {topic} within 0.5s"):
+            await client.ask(topic, Work(id="nobody"), timeout=0.5)

@@ -1,0 +1,14 @@
+"""Each package lists its public API in a sorted ``__all__`` that names real objects."""
+
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["streams", "schemas", "config", "agents", "streams.local"])
+def test_all_is_sorted_and_complete(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = list(module.__all__)
+    assert exported == sorted(exported)
+    for member in exported:
+        assert hasattr(module, member), member
