@@ -14,7 +14,8 @@ our outputs are durable. So records of agent mailboxes take a shorter path:
   the committed offset; and it tracks each record it hands out, so that on rebalance and
   shutdown ``Consumer.wait_empty`` waits until our loop acknowledged it;
 * :func:`acknowledge` marks a record done; faust commits acknowledged offsets. Our loops
-  acknowledge in offset order per partition, which faust's commit logic relies on.
+  acknowledge in offset order per partition, which faust's commit logic relies on;
+* on revocation, :class:`_Consumer` commits what was acknowledged before faust discards it.
 """
 
 from __future__ import annotations
@@ -94,20 +95,32 @@ def acknowledge(app: faust.App, message: Any) -> None:
 class _Consumer(aiokafka_driver.Consumer):
     """faust's aiokafka consumer with a cheaper fetch loop (see the module docstring).
 
-    The loop checks ``suspend_flow`` and the consumer generation between records instead
-    of racing each delivery against them; read offsets, gaps and ``broker_commit_every``
-    follow faust's own logic.
+    The loop checks ``suspend_flow`` between records instead of racing each delivery
+    against it; read offsets, gaps and ``broker_commit_every`` follow faust's own logic.
     """
 
     async def _drain_messages(self, fetcher: Any) -> None:
+        inboxes = cast(_Transport, self.transport).inboxes
         stopped_errors = cast(
             tuple[type[BaseException], ...],
             (asyncio.CancelledError, *self.consumer_stopped_errors),
         )
+        consumer_stopped = self._stopped.is_set
+        fetcher_stopped = fetcher._stopped.is_set
         try:
-            while not (self._stopped.is_set() or fetcher._stopped.is_set()):
+            while not (consumer_stopped() or fetcher_stopped()):
                 self.diag.set_flag(CONSUMER_FETCHING)
-                await self._drain_once()
+                records = self.getmany(timeout=1.0)
+                await asyncio.sleep(0)
+                since_yield = 0
+                async for tp, message in records:
+                    if self.suspend_flow.is_set() or self.should_stop:
+                        break
+                    await self._deliver(tp, message, inboxes.get(tp.topic))
+                    since_yield += 1
+                    if since_yield >= 1000:
+                        since_yield = 0
+                        await asyncio.sleep(0)
                 self.diag.unset_flag(CONSUMER_FETCHING)
         except stopped_errors:
             if self.transport.app.should_stop:
@@ -115,36 +128,6 @@ class _Consumer(aiokafka_driver.Consumer):
             raise
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
-
-    async def _drain_once(self) -> None:
-        """One fetch, delivered partition by partition. faust's ``getmany`` interleaves
-        partitions record by record and asks for the high watermark per record; order
-        only matters within a partition, so this does both once per partition."""
-        if not self.flow_active:
-            async for _ in self.getmany(timeout=1.0):  # seeks back to committed offsets
-                break
-            return
-        records, active = await self._wait_next_records(1.0)
-        await asyncio.sleep(0)
-        if records is None or self.should_stop:
-            return
-        generation = self.app.consumer_generation_id
-        inboxes = cast(_Transport, self.transport).inboxes
-        for tp, batch in records.items():
-            if active is not None and tp not in active and tp not in self._buffered_partitions:
-                continue
-            self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-            inbox = inboxes.get(tp.topic)
-            for since_yield, record in enumerate(batch, 1):
-                if (
-                    self.suspend_flow.is_set()
-                    or self.should_stop
-                    or self.app.consumer_generation_id != generation
-                ):
-                    return
-                await self._deliver(tp, self._to_message(tp, record), inbox)
-                if since_yield % 1000 == 0:
-                    await asyncio.sleep(0)
 
     async def _deliver(self, tp: Any, message: Any, inbox: Inbox | None) -> None:
         offset = message.offset
@@ -165,6 +148,17 @@ class _Consumer(aiokafka_driver.Consumer):
         # the records between would be skipped when fetched anew.
         if message.generation_id == self.app.consumer_generation_id:
             self._read_offset[tp] = offset
+
+    async def on_partitions_revoked(self, revoked: set[Any]) -> None:
+        """faust forgets the acknowledged but not yet committed offsets of revoked
+        partitions before it waits for events in flight, so those would be handled again
+        by the next owner. Stop taking events, wait until the ones in flight are
+        acknowledged, and commit, before faust's own revocation runs."""
+        if revoked and not self.should_stop:
+            self.stop_flow()
+            self.app.flow_control.suspend()
+            await self.wait_empty()
+        await super().on_partitions_revoked(revoked)
 
 
 class _Transport(aiokafka_driver.Transport):

@@ -8,13 +8,12 @@ import asyncio
 import collections
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from streams.batching import CloseReason, Source, next_window
 from streams.faust_source import acknowledge
 from streams.metrics import Metrics
-from streams.processor import Pending, WindowProcessor
+from streams.processor import WindowProcessor
 from streams.records import Inbound
 
 log = logging.getLogger(__name__)
@@ -42,8 +41,6 @@ class AgentLoop:
         self._busy = False
         self._task: asyncio.Task[None] | None = None
         self._app: Any = None
-        self._settling: asyncio.Future[None] | None = None
-        self._failed = False
 
     async def run(self, source: Source[Any], app: Any) -> None:
         """Consume ``source`` (faust consumer messages) until :meth:`drain`."""
@@ -56,53 +53,33 @@ class AgentLoop:
                 raise
 
     async def _consume(self, source: Source[Any]) -> None:
-        # Two windows overlap: while the broker acknowledges the outputs of one (settling
-        # in the background), the next is handled. Windows are acknowledged strictly in
-        # order, so offsets are committed in order per partition; and settling never waits
-        # for this loop, so a rebalance's wait for acknowledgements cannot deadlock.
         while not self._draining:
             window = await next_window(source, self.spec.batch)
             self._busy = True
             try:
-                handled = await self._start(window.items)
-                if self._settling is not None:
-                    await self._settling
-                self._settling = asyncio.ensure_future(self._finish(handled))
-                self._settling.add_done_callback(self._settled)
-            except Exception as exc:  # noqa: BLE001 - any failure stops the agent loudly
-                self._fail(exc)
+                await self._run_window(window.items)
+            except Exception as exc:
+                # The window's records stay unacknowledged, so nothing of it is committed;
+                # the worker stops and a restart handles them again.
+                log.critical("agent %s stopped: %s", self.spec.name, exc, exc_info=exc)
+                self.on_fatal(exc)
                 return
             finally:
                 self._busy = False
             self.closes[window.reason] += 1
             self._batch_wait.observe(window.waited)
 
-    def _settled(self, task: asyncio.Future[None]) -> None:
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            self._fail(exc)
-
-    def _fail(self, exc: BaseException) -> None:
-        # The window's records stay unacknowledged, so nothing of it is committed; the
-        # worker stops and a restart handles them again.
-        if not self._failed:
-            self._failed = True
-            log.critical("agent %s stopped: %s", self.spec.name, exc, exc_info=exc)
-            self.on_fatal(exc)
-
-    async def _start(self, messages: list[Any]) -> _Handled:
+    async def _run_window(self, messages: list[Any]) -> None:
         records = [_inbound(m) for m in messages]
         n = len(records)
         self._consumed.inc(n)
         self._batch_size.observe(n)
         self._inflight.inc(n)
-        return _Handled(messages, await self.processor.handle(records))
-
-    async def _finish(self, handled: _Handled) -> None:
         try:
-            await self.processor.settle(handled.pending)
+            await self.processor.process(records)
         finally:
-            self._inflight.dec(len(handled.messages))
-        for message in handled.messages:
+            self._inflight.dec(n)
+        for message in messages:
             acknowledge(self._app, message)
 
     async def drain(self) -> None:
@@ -113,14 +90,6 @@ class AgentLoop:
             if not self._busy:
                 task.cancel()
             await asyncio.wait([task])
-        if self._settling is not None:
-            await asyncio.wait([self._settling])
-
-
-@dataclass(slots=True)
-class _Handled:
-    messages: list[Any]
-    pending: Pending
 
 
 def _inbound(m: Any) -> Inbound:

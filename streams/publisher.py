@@ -101,6 +101,8 @@ class OutBatch:
         self, topic: str, value: bytes, key: bytes | None, headers: Headers
     ) -> asyncio.Future[Any]:
         """Append a record; the future resolves once the broker acknowledged it."""
+        if self._later:  # keep the order: once one record waits, the rest wait behind it
+            return self._defer((topic, value, key, headers))
         count = self.publisher.partition_counts.get(topic)
         if count is None:  # topic not seen yet: its metadata is fetched by flush()
             return self._defer((topic, value, key, headers))
@@ -120,15 +122,22 @@ class OutBatch:
         return self.add(topic, value, key, headers)
 
     async def flush(self) -> None:
-        """Submit every batch; their futures resolve as the broker acknowledges them."""
+        """Submit everything in the order it was added; the futures resolve as the broker
+        acknowledges the records."""
         later, self._later = self._later, []
-        for (topic, value, key, headers), future in later:
-            if topic in self.publisher.partition_counts:
-                delivered = await self.publisher.send_raw(topic, value, key, headers)
-            else:
-                await self.publisher.partition_count(topic)
+        if later:
+            for (topic, value, key, headers), future in later:
+                if topic not in self.publisher.partition_counts:
+                    await self.publisher.partition_count(topic)
                 delivered = self.add(topic, value, key, headers)
-            delivered.add_done_callback(partial(_chain, target=future))
+                if self._later:  # it did not fit in a batch: send what precedes it, then it
+                    self._later.pop()
+                    await self._submit_all()
+                    delivered = await self.publisher.send_raw(topic, value, key, headers)
+                delivered.add_done_callback(partial(_chain, target=future))
+        await self._submit_all()
+
+    async def _submit_all(self) -> None:
         full, self._full = self._full, []
         for tp, builder, pending in full:
             await self._submit(tp, builder, pending)
