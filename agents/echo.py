@@ -9,7 +9,7 @@ import os
 from schemas.echo import Ping, Pong
 from streams import App, Context
 
-app = App("echo")
+app = App("echo", partitions=4)
 
 
 @app.agent("echo")
