@@ -72,7 +72,3 @@ def validate(model: type[M], obj: Any) -> M:
 
 def encode(msg: Message) -> bytes:
     return msg.__pydantic_serializer__.to_json(msg)
-
-
-def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)

@@ -10,11 +10,6 @@ from streams.errors import Stage
 from streams.records import Inbound
 
 STACKTRACE_LIMIT = 8 * 1024
-REPLAY_HEADER = "dlq.replays"
-
-
-def dead_letter_topic(mailbox: str) -> str:
-    return f"{mailbox}.dlq"
 
 
 def dead_letter_headers(

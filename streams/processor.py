@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -34,15 +33,6 @@ from streams.publisher import Publisher
 from streams.records import Inbound
 
 Ready = tuple[Inbound, Route, Message]
-
-
-@dataclass(slots=True)
-class Pending:
-    """A handled window whose outputs the broker has not acknowledged yet."""
-
-    records: list[Inbound]
-    claimed: list[str]
-    dead: list[asyncio.Future[Any]]
 
 
 class DeliveryFailed(AgentStreamError):
@@ -77,11 +67,6 @@ class WindowProcessor:
 
     async def process(self, records: list[Inbound]) -> None:
         """Handle a window and wait until everything it produced is durable."""
-        await self.settle(await self.handle(records))
-
-    async def handle(self, records: list[Inbound]) -> Pending:
-        """Decode, dispatch, handle and submit the outputs, without waiting for the
-        broker: the caller may handle the next window meanwhile, then :meth:`settle`."""
         self._out = self.publisher.batch()
         self._dead_futures = []
         ready = [r for r in map(self._prepare, records) if r is not None]
@@ -93,8 +78,9 @@ class WindowProcessor:
         else:
             await run_keyed(ready, _key, self._handle_one, self.spec.concurrency)
         await self._out.flush()
-        claimed = [r.envelope.id for r, _, _ in ready if r.envelope is not None]
-        return Pending(records, claimed if self.dedupe else [], self._dead_futures)
+        await self._settle(records)
+        if self.dedupe is not None:
+            await self.dedupe.done([r.envelope.id for r, _, _ in ready if r.envelope])
 
     # -- decode and dispatch ------------------------------------------------------------
     def _prepare(self, record: Inbound) -> Ready | None:
@@ -226,24 +212,18 @@ class WindowProcessor:
 
     # -- dead letters and delivery ------------------------------------------------------
     def _dead_letter(
-        self,
-        record: Inbound,
-        stage: Stage,
-        error: BaseException,
-        attempts: int,
-        into: list[asyncio.Future[Any]] | None = None,
+        self, record: Inbound, stage: Stage, error: BaseException, attempts: int
     ) -> None:
         self._errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
         headers = dead_letter_headers(record, self.spec.name, stage, error, attempts)
         send = self.publisher.send_raw(
             self.spec.dead_letter_topic, record.value, record.key, headers
         )
-        (self._dead_futures if into is None else into).append(asyncio.ensure_future(_resolve(send)))
+        self._dead_futures.append(asyncio.ensure_future(_resolve(send)))
 
-    async def settle(self, pending: Pending) -> None:
+    async def _settle(self, records: list[Inbound]) -> None:
         """Wait for every output; a failed output turns its record into a dead letter;
         a failed dead letter fails the window (nothing of it may be committed)."""
-        records = pending.records
         outputs = {f for r in records for f in r.outputs}
         if outputs:
             await asyncio.wait(outputs)
@@ -254,13 +234,10 @@ class WindowProcessor:
             self._produced.inc(len(record.outputs) - len(failed))
             if failed:
                 err = ProduceError(f"{len(failed)} output(s) not acknowledged: {failed[0]!r}")
-                self._dead_letter(record, "produce", err, record.attempts, pending.dead)
-        if pending.dead:
-            await self._settle_dead_letters(pending.dead)
-        if self.dedupe is not None and pending.claimed:
-            await self.dedupe.done(pending.claimed)
-
-    async def _settle_dead_letters(self, dead: list[asyncio.Future[Any]]) -> None:
+                self._dead_letter(record, "produce", err, record.attempts)
+        dead, self._dead_futures = self._dead_futures, []
+        if not dead:
+            return
         outcomes = await asyncio.gather(*dead, return_exceptions=True)
         errors = [e for e in outcomes if isinstance(e, BaseException)]
         self._dead.inc(len(outcomes) - len(errors))
