@@ -2,7 +2,10 @@
 
 The value is the message itself as JSON; the key is the ordering key. The envelope is a
 slotted dataclass, not a pydantic model, because it is built for every event on the hot
-path and its fields are plain strings checked by :meth:`Envelope.from_headers`.
+path and its fields are plain strings checked by :meth:`Envelope.from_headers`. It is not
+``frozen`` for the same reason (a frozen dataclass sets each field through
+``object.__setattr__``, which doubles the cost of building one); treat it as a value and
+derive changed copies with ``dataclasses.replace``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ class EnvelopeError(ValueError):
     """Headers that do not make a CloudEvent: a required one is missing or not UTF-8."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class Envelope:
     """The CloudEvents attributes of one event, plus our extensions."""
 

@@ -19,7 +19,6 @@ from streams.deadletter import dead_letter_headers
 from streams.errors import (
     AgentStreamError,
     DispatchError,
-    HandlerTimeout,
     HeaderError,
     ProduceError,
     Stage,
@@ -27,6 +26,7 @@ from streams.errors import (
     stage_of,
 )
 from streams.idempotency import Dedupe
+from streams.invoke import invoke
 from streams.metrics import Metrics
 from streams.ordering import run_keyed
 from streams.publisher import Publisher
@@ -117,16 +117,8 @@ class WindowProcessor:
         record, route, msg = item
         assert record.envelope is not None  # noqa: S101 - set by _prepare
         ctx = Context(self.spec.name, record, record.envelope, self._out)
-        # The first attempt is inlined (this runs once per event); failures go to _retry.
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self.spec.timeout) as deadline:
-                result = await route.fn(msg, ctx)
-        except Exception as raised:  # noqa: BLE001 - every handler failure is classed in _retry
-            call = partial(route.fn, msg, ctx)
-            result = await self._retry(call, [record], raised, deadline.expired(), started)
-        else:
-            self._duration.observe(time.perf_counter() - started)
+        call = partial(route.fn, msg, ctx)
+        result = await self._attempt(call, [record])
         if result is not None:
             self._reply(record, result)
 
@@ -136,17 +128,9 @@ class WindowProcessor:
         ctx = BatchContext(self.spec.name, records, self._out)
         fn = self.spec.batch_fn
         assert fn is not None  # noqa: S101 - only called for batch agents
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self.spec.timeout) as deadline:
-                results = await fn(msgs, ctx)
-        except Exception as raised:  # noqa: BLE001 - every handler failure is classed in _retry
-            call = partial(fn, msgs, ctx)
-            results = await self._retry(call, records, raised, deadline.expired(), started)
-            if results is None:
-                return
-        else:
-            self._duration.observe(time.perf_counter() - started)
+        results = await self._attempt(partial(fn, msgs, ctx), records)
+        if results is None:
+            return
         if len(results) != len(records):
             err = AgentStreamError(
                 f"batch handler returned {len(results)} results for {len(records)} messages"
@@ -158,36 +142,26 @@ class WindowProcessor:
             if result is not None:
                 self._reply(record, result)
 
-    async def _retry(
-        self,
-        call: Callable[[], Awaitable[Any]],
-        records: list[Inbound],
-        raised: BaseException,
-        timed_out: bool,
-        started: float,
+    async def _attempt(
+        self, call: Callable[[], Awaitable[Any]], records: list[Inbound]
     ) -> Any:
-        """After a failed first run: retry with backoff while the error is retriable and
-        attempts remain; dead-letter on the final failure (and return None)."""
+        """Run the handler, retrying with backoff while the error is retriable and
+        attempts remain; dead-letter the records on the final failure (and return None)."""
         retry = self.spec.retry
+        started = time.perf_counter()
         attempt = 1
         while True:
-            error = raised
-            if timed_out:
-                error = HandlerTimeout(f"handler ran past {self.spec.timeout}s")
-                error.__cause__ = raised
-            if attempt >= retry.attempts or not is_retriable(error):
-                for record in records:
-                    record.attempts = attempt
-                    self._dead_letter(record, stage_of(error), error, attempt)
-                return None
-            self._retries.inc()
-            await asyncio.sleep(retry.delay(attempt))
-            attempt += 1
             try:
-                async with asyncio.timeout(self.spec.timeout) as deadline:
-                    result = await call()
-            except Exception as again:  # noqa: BLE001 - classed on the next turn
-                raised, timed_out = again, deadline.expired()
+                result = await invoke(call(), self.spec.timeout)
+            except Exception as error:  # noqa: BLE001 - every handler failure is classed here
+                if attempt >= retry.attempts or not is_retriable(error):
+                    for record in records:
+                        record.attempts = attempt
+                        self._dead_letter(record, stage_of(error), error, attempt)
+                    return None
+                self._retries.inc()
+                await asyncio.sleep(retry.delay(attempt))
+                attempt += 1
             else:
                 self._duration.observe(time.perf_counter() - started)
                 return result
