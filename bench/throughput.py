@@ -118,8 +118,10 @@ async def raw_loop(
 
 
 async def measure(run: Callable[[asyncio.Event], Coroutine[Any, Any, None]], kafka: KafkaSettings,
-                  dst: str, partitions: int, n: int) -> float:  # fmt: skip
+                  dst: str, partitions: int, n: int) -> tuple[float, float]:  # fmt: skip
+    """Messages per second, and this process's CPU seconds (all threads) per message."""
     stop = asyncio.Event()
+    cpu = time.process_time()
     task = asyncio.create_task(run(stop))
     watcher = asyncio.create_task(watch(kafka, dst, partitions, n))
     try:
@@ -132,7 +134,7 @@ async def measure(run: Callable[[asyncio.Event], Coroutine[Any, Any, None]], kaf
     finally:
         stop.set()
         await task
-    return n / seconds
+    return n / seconds, (time.process_time() - cpu) / n
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -147,7 +149,7 @@ async def main(args: argparse.Namespace) -> None:
     await fill(kafka, agent_in, args.messages, args.size)
 
     tune_gc(settings)  # the worker's GC settings, for both contestants
-    raw = await measure(
+    raw, raw_cpu = await measure(
         lambda stop: raw_loop(kafka, raw_in, raw_out, f"bench-raw-{tag}", stop),
         kafka, raw_out, args.partitions, args.messages,
     )  # fmt: skip
@@ -163,7 +165,7 @@ async def main(args: argparse.Namespace) -> None:
         async with app.running():
             await stop.wait()
 
-    agent = await measure(run_agent, kafka, agent_out, args.partitions, args.messages)
+    agent, agent_cpu = await measure(run_agent, kafka, agent_out, args.partitions, args.messages)
     print(
         f"messages={args.messages:,} size={args.size}B partitions={args.partitions} acks=all "
         f"idempotent=yes linger_ms={kafka.linger_ms} batch=max_size:{args.max_size},"
@@ -171,8 +173,8 @@ async def main(args: argparse.Namespace) -> None:
         f"cores={os.cpu_count()} python={platform.python_version()} loop={args.loop} "
         f"gc_threshold={settings.gc_threshold}"
     )
-    print(f"raw aiokafka loop : {raw:>10,.0f} msg/s")
-    print(f"agentstream agent : {agent:>10,.0f} msg/s")
+    print(f"raw aiokafka loop : {raw:>10,.0f} msg/s  {raw_cpu * 1e6:6.1f} us CPU/msg")
+    print(f"agentstream agent : {agent:>10,.0f} msg/s  {agent_cpu * 1e6:6.1f} us CPU/msg")
     print(f"ratio             : {agent / raw:>10.2f}")
 
 

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
+_SPECVERSION_BYTES = SPECVERSION.encode()
+_CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
 
 Headers = list[tuple[str, bytes]]
 
@@ -87,6 +89,23 @@ class Envelope:
         if self.traceparent is not None:
             append(("traceparent", self.traceparent.encode()))
         return headers
+
+    def successor_headers(self, type: str, source: str) -> Headers:
+        """Headers of a new event caused by this one: a fresh id and time, this event's
+        correlation id, and this id as the causation id. Equal to
+        ``Envelope.new(..., correlationid=..., causationid=...).to_headers()``, built
+        without the intermediate object because every result takes this path."""
+        event_id = new_id()
+        return [
+            ("ce_id", event_id.encode()),
+            ("ce_type", type.encode()),
+            ("ce_source", source.encode()),
+            ("ce_specversion", _SPECVERSION_BYTES),
+            ("ce_time", _now().encode()),
+            ("content-type", _CONTENT_TYPE_BYTES),
+            ("ce_correlationid", (self.correlationid or event_id).encode()),
+            ("ce_causationid", self.id.encode()),
+        ]
 
     @classmethod
     def from_headers(cls, headers: Iterable[tuple[str, bytes]]) -> Envelope:

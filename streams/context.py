@@ -29,7 +29,7 @@ class Context:
         return self.record.key
 
     async def send(self, topic: str, msg: Message, key: bytes | None = None) -> None:
-        await _send(self._out, self.agent, self.record, self.envelope, topic, msg, key)
+        emit(self._out, self.agent, self.record, topic, msg, key)
 
 
 class BatchContext:
@@ -50,21 +50,14 @@ class BatchContext:
         self, topic: str, msg: Message, key: bytes | None = None, index: int = 0
     ) -> None:
         """Fan out on behalf of message ``index`` of the batch (its causation and fate)."""
-        record = self.records[index]
-        assert record.envelope is not None  # noqa: S101 - set for every record handed over
-        await _send(self._out, self.agent, record, record.envelope, topic, msg, key)
+        emit(self._out, self.agent, self.records[index], topic, msg, key)
 
 
-async def _send(
-    out: OutBatch,
-    agent: str,
-    record: Inbound,
-    cause: Envelope,
-    topic: str,
-    msg: Message,
-    key: bytes | None,
+def emit(
+    out: OutBatch, agent: str, record: Inbound, topic: str, msg: Message, key: bytes | None
 ) -> None:
-    envelope = Envelope.new(
-        msg.message_type, agent, correlationid=cause.correlationid, causationid=cause.id
-    )
-    record.outputs.append(out.add(topic, encode(msg), key, envelope.to_headers()))
+    """Queue ``msg`` as an event caused by ``record``; the record is committed only after
+    it is acknowledged."""
+    assert record.envelope is not None  # noqa: S101 - set for every record handed over
+    headers = record.envelope.successor_headers(msg.message_type, agent)
+    record.outputs.append(out.add(topic, encode(msg), key, headers))

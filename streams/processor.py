@@ -13,8 +13,8 @@ from typing import Any
 from config import Limits
 from schemas import Envelope, EnvelopeError, Message
 from streams.agent import AgentSpec, Route
-from streams.codec import encode, parse
-from streams.context import BatchContext, Context
+from streams.codec import parse
+from streams.context import BatchContext, Context, emit
 from streams.deadletter import dead_letter_headers
 from streams.errors import (
     AgentStreamError,
@@ -142,9 +142,7 @@ class WindowProcessor:
             if result is not None:
                 self._reply(record, result)
 
-    async def _attempt(
-        self, call: Callable[[], Awaitable[Any]], records: list[Inbound]
-    ) -> Any:
+    async def _attempt(self, call: Callable[[], Awaitable[Any]], records: list[Inbound]) -> Any:
         """Run the handler, retrying with backoff while the error is retriable and
         attempts remain; dead-letter the records on the final failure (and return None)."""
         retry = self.spec.retry
@@ -168,21 +166,12 @@ class WindowProcessor:
 
     def _reply(self, record: Inbound, result: Message) -> None:
         """Queue a result for the reply topic; one that cannot be encoded is a dead letter."""
-        cause = record.envelope
-        assert cause is not None  # noqa: S101 - set by _prepare
+        assert record.envelope is not None  # noqa: S101 - set by _prepare
+        topic = record.envelope.replyto or self.spec.reply_topic
         try:
-            value = encode(result)
-        except Exception as e:  # noqa: BLE001 - a result pydantic cannot serialize
+            emit(self._out, self.spec.name, record, topic, result, record.key)
+        except Exception as e:  # noqa: BLE001 - e.g. a result pydantic cannot serialize
             self._dead_letter(record, "produce", e, record.attempts)
-            return
-        envelope = Envelope.new(
-            result.message_type,
-            self.spec.name,
-            correlationid=cause.correlationid,
-            causationid=cause.id,
-        )
-        topic = cause.replyto or self.spec.reply_topic
-        record.outputs.append(self._out.add(topic, value, record.key, envelope.to_headers()))
 
     # -- dead letters and delivery ------------------------------------------------------
     def _dead_letter(
@@ -201,14 +190,15 @@ class WindowProcessor:
         outputs = {f for r in records for f in r.outputs}
         if outputs:
             await asyncio.wait(outputs)
+        bad = {f: e for f in outputs if (e := _failure(f)) is not None}
+        produced = 0
         for record in records:
-            if not record.outputs:
-                continue
-            failed = [e for f in record.outputs if (e := _failure(f)) is not None]
-            self._produced.inc(len(record.outputs) - len(failed))
-            if failed:
+            produced += len(record.outputs)
+            if bad and (failed := [bad[f] for f in record.outputs if f in bad]):
+                produced -= len(failed)
                 err = ProduceError(f"{len(failed)} output(s) not acknowledged: {failed[0]!r}")
                 self._dead_letter(record, "produce", err, record.attempts)
+        self._produced.inc(produced)
         dead, self._dead_futures = self._dead_futures, []
         if not dead:
             return

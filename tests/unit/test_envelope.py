@@ -29,3 +29,23 @@ def test_headers_round_trip() -> None:
 def test_bad_headers(headers: list[tuple[str, bytes]], reason: str) -> None:
     with pytest.raises(EnvelopeError, match=reason):
         Envelope.from_headers(headers)
+
+
+def test_successor_headers_match_a_new_envelope_caused_by_this_one() -> None:
+    cause = Envelope.new("support.Inquiry", "client", correlationid="conv-1", replyto="r")
+    got = Envelope.from_headers(cause.successor_headers("support.Answer", "router"))
+    expected = Envelope.new(
+        "support.Answer", "router", correlationid="conv-1", causationid=cause.id
+    )
+    assert got.id != cause.id
+    assert got.time is not None
+    assert (got.type, got.source, got.correlationid, got.causationid, got.replyto) == (
+        expected.type,
+        expected.source,
+        expected.correlationid,
+        expected.causationid,
+        None,
+    )
+    assert [name for name, _ in cause.successor_headers("t", "s")] == [
+        name for name, _ in expected.to_headers()
+    ]
