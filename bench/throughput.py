@@ -1,11 +1,12 @@
 """Throughput: a raw aiokafka consume->decode->produce->commit loop against an agentstream
 agent doing the same work, on the same broker and topic layout, in one invocation.
 
-    python -m bench.throughput --messages 200000 --partitions 1 --size 200
+    python -m bench.throughput --messages 200000 --partitions 1 --size 200 --rounds 3
 
 Both read the same pre-produced input (CloudEvents headers, JSON values), decode each value,
 produce one JSON result per input (acks=all, idempotent producer, same linger) and commit.
 The rate is counted from the first result to the last one acknowledged in the output topic.
+Each round fills fresh topics and runs both; the medians over the rounds are compared.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import os
 import platform
+import statistics
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -137,45 +139,72 @@ async def measure(run: Callable[[asyncio.Event], Coroutine[Any, Any, None]], kaf
     return n / seconds, (time.process_time() - cpu) / n
 
 
-async def main(args: argparse.Namespace) -> None:
-    settings = Settings()
-    kafka = settings.kafka
-    tag = uuid.uuid4().hex[:8]
-    raw_in, raw_out, agent_in = f"bench-raw-in-{tag}", f"bench-raw-out-{tag}", f"bench-agent-{tag}"
-    agent_out = f"{agent_in}.replies"
-    await ensure_topics(kafka, [raw_in, raw_out, agent_in, agent_out], args.partitions)
-    print(f"filling {args.messages:,} messages x2 ...", flush=True)
-    await fill(kafka, raw_in, args.messages, args.size)
-    await fill(kafka, agent_in, args.messages, args.size)
+Figures = tuple[float, float]  # messages per second, CPU seconds per message
 
-    tune_gc(settings)  # the worker's GC settings, for both contestants
-    raw, raw_cpu = await measure(
-        lambda stop: raw_loop(kafka, raw_in, raw_out, f"bench-raw-{tag}", stop),
-        kafka, raw_out, args.partitions, args.messages,
+
+async def raw_round(kafka: KafkaSettings, args: argparse.Namespace, tag: str) -> Figures:
+    src, dst = f"bench-raw-in-{tag}", f"bench-raw-out-{tag}"
+    await ensure_topics(kafka, [src, dst], args.partitions)
+    await fill(kafka, src, args.messages, args.size)
+    return await measure(
+        lambda stop: raw_loop(kafka, src, dst, f"bench-raw-{tag}", stop),
+        kafka, dst, args.partitions, args.messages,
     )  # fmt: skip
 
-    batch = Batch(max_size=args.max_size, within=args.within, eager=True)
-    app = App(f"bench-agent-{tag}", settings, partitions=args.partitions)
 
-    @app.agent(agent_in, batch=batch, concurrency=args.concurrency)
+async def agent_round(settings: Settings, args: argparse.Namespace, tag: str) -> Figures:
+    src = f"bench-agent-{tag}"
+    app = App(src, settings, partitions=args.partitions)
+    batch = Batch(max_size=args.max_size, within=args.within, eager=True)
+
+    @app.agent(src, batch=batch, concurrency=args.concurrency)
     async def handle(msg: Payload, ctx: Context) -> Result:
         return Result(id=msg.id, size=len(msg.body))
+
+    await ensure_topics(settings.kafka, [src, f"{src}.replies"], args.partitions)
+    await fill(settings.kafka, src, args.messages, args.size)
 
     async def run_agent(stop: asyncio.Event) -> None:
         async with app.running():
             await stop.wait()
 
-    agent, agent_cpu = await measure(run_agent, kafka, agent_out, args.partitions, args.messages)
+    return await measure(run_agent, settings.kafka, f"{src}.replies", args.partitions,
+                         args.messages)  # fmt: skip
+
+
+async def main(args: argparse.Namespace) -> None:
+    settings = Settings()
+    tune_gc(settings)  # the worker's GC settings, for both contestants
     print(
         f"messages={args.messages:,} size={args.size}B partitions={args.partitions} acks=all "
-        f"idempotent=yes linger_ms={kafka.linger_ms} batch=max_size:{args.max_size},"
-        f"within:{args.within}s,eager concurrency={args.concurrency} "
+        f"idempotent=yes linger_ms={settings.kafka.linger_ms} batch=max_size:{args.max_size},"
+        f"within:{args.within}s,eager concurrency={args.concurrency} rounds={args.rounds} "
         f"cores={os.cpu_count()} python={platform.python_version()} loop={args.loop} "
-        f"gc_threshold={settings.gc_threshold}"
+        f"gc_threshold={settings.gc_threshold}",
+        flush=True,
     )
-    print(f"raw aiokafka loop : {raw:>10,.0f} msg/s  {raw_cpu * 1e6:6.1f} us CPU/msg")
-    print(f"agentstream agent : {agent:>10,.0f} msg/s  {agent_cpu * 1e6:6.1f} us CPU/msg")
-    print(f"ratio             : {agent / raw:>10.2f}")
+    raws: list[Figures] = []
+    agents: list[Figures] = []
+    for n in range(1, args.rounds + 1):
+        # Rounds alternate the contestants, so a slow spell of a shared machine
+        # does not fall on one of them only.
+        tag = uuid.uuid4().hex[:8]
+        raws.append(await raw_round(settings.kafka, args, tag))
+        agents.append(await agent_round(settings, args, tag))
+        print(f"round {n}: raw {_show(raws[-1])} | agent {_show(agents[-1])} | "
+              f"ratio {agents[-1][0] / raws[-1][0]:.2f}", flush=True)  # fmt: skip
+    raw, agent = _median(raws), _median(agents)
+    print(f"raw aiokafka loop : {_show(raw)}  (median of {args.rounds})")
+    print(f"agentstream agent : {_show(agent)}  (median of {args.rounds})")
+    print(f"ratio             : {agent[0] / raw[0]:>10.2f}")
+
+
+def _median(figures: list[Figures]) -> Figures:
+    return statistics.median(f[0] for f in figures), statistics.median(f[1] for f in figures)
+
+
+def _show(f: Figures) -> str:
+    return f"{f[0]:>9,.0f} msg/s {f[1] * 1e6:5.1f} us CPU/msg"
 
 
 def cli() -> None:
@@ -186,6 +215,7 @@ def cli() -> None:
     parser.add_argument("--max-size", type=int, default=500)
     parser.add_argument("--within", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     args = parser.parse_args()
     if args.loop == "uvloop":

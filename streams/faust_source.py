@@ -6,8 +6,9 @@ Stream) is what makes a naive faust agent slow, and a Stream acknowledges events
 our outputs are durable. So records of agent mailboxes take a shorter path:
 
 * :class:`_Consumer` replaces faust's fetch loop, whose ``Service.wait_first`` creates
-  four asyncio tasks per record, and hands records of agent mailboxes straight to their
-  :class:`Inbox` (other topics still go through faust's Conductor);
+  four asyncio tasks per record, and the record iteration of ``Consumer.getmany``, which
+  reads the high watermark per record; it hands records of agent mailboxes straight to
+  their :class:`Inbox` (other topics still go through faust's Conductor);
 * :class:`Inbox` does what faust's Stream would do for each event (faust/streams.py,
   ``_py_aiter``): it drops records fetched before a rebalance (stale consumer generation)
   or while flow control is suspended, which the consumer fetches again after seeking to
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Mapping
 from typing import Any, cast
 
 import faust
@@ -112,17 +114,10 @@ class _Consumer(aiokafka_driver.Consumer):
         try:
             while not (consumer_stopped() or fetcher_stopped()):
                 self.diag.set_flag(CONSUMER_FETCHING)
-                records = self.getmany(timeout=1.0)
+                records, active = await self._wait_next_records(1.0)
                 await asyncio.sleep(0)
-                since_yield = 0
-                async for tp, message in records:
-                    if self.suspend_flow.is_set() or self.should_stop:
-                        break
-                    await self._deliver(tp, message, inboxes.get(tp.topic))
-                    since_yield += 1
-                    if since_yield >= 1000:
-                        since_yield = 0
-                        await asyncio.sleep(0)
+                if records and not self.should_stop:
+                    await self._deliver_all(records, active, inboxes)
                 self.diag.unset_flag(CONSUMER_FETCHING)
         except stopped_errors:
             if self.transport.app.should_stop:
@@ -130,6 +125,38 @@ class _Consumer(aiokafka_driver.Consumer):
             raise
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _deliver_all(
+        self, records: Mapping[Any, list[Any]], active: set[Any] | None, inboxes: dict[str, Inbox]
+    ) -> None:
+        """faust's ``Consumer.getmany`` minus its per-record costs: the high watermark is
+        read once per partition and each agent mailbox has its own inbox, so the
+        round-robin between partitions is not needed for fairness."""
+        app = self.app
+        generation = app.consumer_generation_id
+        suspended = self.suspend_flow.is_set
+        to_message = self._to_message
+        since_yield = 0
+        for tp, batch in records.items():
+            if active is not None and tp not in active and tp not in self._buffered_partitions:
+                continue
+            app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            inbox = inboxes.get(tp.topic)
+            for record in batch:
+                # A rebalance or flow stop drops the rest; after it the consumer seeks
+                # to the committed offset and fetches them again.
+                if (
+                    suspended()
+                    or self.should_stop
+                    or not self.flow_active
+                    or app.consumer_generation_id != generation
+                ):
+                    return
+                await self._deliver(tp, to_message(tp, record), inbox)
+                since_yield += 1
+                if since_yield >= 1000:
+                    since_yield = 0
+                    await asyncio.sleep(0)
 
     async def _deliver(self, tp: Any, message: Any, inbox: Inbox | None) -> None:
         offset = message.offset
