@@ -1,6 +1,8 @@
 """One window of records, start to finish: decode, dispatch, handle in parallel with
-retries, publish results, dead-letter failures, and wait until the broker acknowledged
-every record produced. The caller acknowledges the inputs only after ``process`` returns."""
+retries, publish results and dead-letter failures (``WindowRun.handle``), then wait until
+the broker acknowledged every record produced (``WindowRun.settle``). The caller
+acknowledges the inputs only after ``settle`` returns, and may handle the next window
+while this one settles."""
 
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ class DuplicateDelivery(AgentStreamError):
 
 
 class WindowProcessor:
+    """What an agent needs to handle windows: its spec, the producer, metrics, limits."""
+
     def __init__(
         self,
         spec: AgentSpec,
@@ -57,30 +61,41 @@ class WindowProcessor:
         self.limits = limits
         self.dedupe = dedupe if spec.idempotent else None
         labels = (spec.name, spec.mailbox)
-        self._duration = metrics.handler_duration.labels(*labels)
-        self._retries = metrics.retries.labels(*labels)
-        self._dead = metrics.dead_letters.labels(*labels)
-        self._produced = metrics.produced.labels(*labels)
-        self._errors = metrics.errors
-        self._dead_futures: list[asyncio.Future[Any]] = []
-        self._out = publisher.batch()
+        self.duration = metrics.handler_duration.labels(*labels)
+        self.retries = metrics.retries.labels(*labels)
+        self.dead = metrics.dead_letters.labels(*labels)
+        self.produced = metrics.produced.labels(*labels)
+        self.errors = metrics.errors
 
-    async def process(self, records: list[Inbound]) -> None:
-        """Handle a window and wait until everything it produced is durable."""
-        self._out = self.publisher.batch()
-        self._dead_futures = []
-        ready = [r for r in map(self._prepare, records) if r is not None]
-        if self.dedupe is not None:
+    async def handle(self, records: list[Inbound]) -> WindowRun:
+        """Decode, dispatch and handle a window, and submit everything it produced. The
+        records may be acknowledged once ``settle()`` of the returned run has returned."""
+        run = WindowRun(self, records)
+        await run.handle()
+        return run
+
+
+class WindowRun:
+    """One window from decoding to durable outputs."""
+
+    def __init__(self, processor: WindowProcessor, records: list[Inbound]) -> None:
+        self.p = processor
+        self.spec = processor.spec
+        self.records = records
+        self.out = processor.publisher.batch()
+        self.dead: list[asyncio.Future[Any]] = []
+        self.claimed: list[str] = []
+
+    async def handle(self) -> None:
+        ready = [r for r in map(self._prepare, self.records) if r is not None]
+        if self.p.dedupe is not None:
             ready = await self._claim(ready)
         if self.spec.batch_fn is not None:
             if ready:
                 await self._handle_batch(ready)
         else:
             await run_keyed(ready, _key, self._handle_one, self.spec.concurrency)
-        await self._out.flush()
-        await self._settle(records)
-        if self.dedupe is not None:
-            await self.dedupe.done([r.envelope.id for r, _, _ in ready if r.envelope])
+        await self.out.flush()
 
     # -- decode and dispatch ------------------------------------------------------------
     def _prepare(self, record: Inbound) -> Ready | None:
@@ -93,7 +108,7 @@ class WindowProcessor:
             if route is None:
                 known = ", ".join(sorted(self.spec.routes))
                 raise DispatchError(f"no handler for ce_type {envelope.type!r} (known: {known})")
-            limits = self.limits
+            limits = self.p.limits
             msg = parse(route.model, record.value, limits.max_message_bytes, limits.max_json_depth)
         except AgentStreamError as e:
             self._dead_letter(record, e.stage, e, 0)
@@ -101,12 +116,14 @@ class WindowProcessor:
         return record, route, msg
 
     async def _claim(self, ready: list[Ready]) -> list[Ready]:
-        assert self.dedupe is not None  # noqa: S101 - checked by the caller
-        states = await self.dedupe.claim([r.envelope.id for r, _, _ in ready if r.envelope])
+        assert self.p.dedupe is not None  # noqa: S101 - checked by the caller
+        ids = [r.envelope.id for r, _, _ in ready if r.envelope]
+        states = await self.p.dedupe.claim(ids)
         kept: list[Ready] = []
-        for item, state in zip(ready, states, strict=True):
+        for item, event_id, state in zip(ready, ids, states, strict=True):
             if state == "new":
                 kept.append(item)
+                self.claimed.append(event_id)
             elif state == "pending":
                 err = DuplicateDelivery("handling of this ce_id started before and did not finish")
                 self._dead_letter(item[0], "handle", err, 0)
@@ -116,7 +133,7 @@ class WindowProcessor:
     async def _handle_one(self, item: Ready) -> None:
         record, route, msg = item
         assert record.envelope is not None  # noqa: S101 - set by _prepare
-        ctx = Context(self.spec.name, record, record.envelope, self._out)
+        ctx = Context(self.spec.name, record, record.envelope, self.out)
         call = partial(route.fn, msg, ctx)
         result = await self._attempt(call, [record])
         if result is not None:
@@ -125,7 +142,7 @@ class WindowProcessor:
     async def _handle_batch(self, ready: list[Ready]) -> None:
         records = [r for r, _, _ in ready]
         msgs = [m for _, _, m in ready]
-        ctx = BatchContext(self.spec.name, records, self._out)
+        ctx = BatchContext(self.spec.name, records, self.out)
         fn = self.spec.batch_fn
         assert fn is not None  # noqa: S101 - only called for batch agents
         results = await self._attempt(partial(fn, msgs, ctx), records)
@@ -157,11 +174,11 @@ class WindowProcessor:
                         record.attempts = attempt
                         self._dead_letter(record, stage_of(error), error, attempt)
                     return None
-                self._retries.inc()
+                self.p.retries.inc()
                 await asyncio.sleep(retry.delay(attempt))
                 attempt += 1
             else:
-                self._duration.observe(time.perf_counter() - started)
+                self.p.duration.observe(time.perf_counter() - started)
                 return result
 
     def _reply(self, record: Inbound, result: Message) -> None:
@@ -169,7 +186,7 @@ class WindowProcessor:
         assert record.envelope is not None  # noqa: S101 - set by _prepare
         topic = record.envelope.replyto or self.spec.reply_topic
         try:
-            emit(self._out, self.spec.name, record, topic, result, record.key)
+            emit(self.out, self.spec.name, record, topic, result, record.key)
         except Exception as e:  # noqa: BLE001 - e.g. a result pydantic cannot serialize
             self._dead_letter(record, "produce", e, record.attempts)
 
@@ -177,39 +194,40 @@ class WindowProcessor:
     def _dead_letter(
         self, record: Inbound, stage: Stage, error: BaseException, attempts: int
     ) -> None:
-        self._errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
+        self.p.errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
         headers = dead_letter_headers(record, self.spec.name, stage, error, attempts)
-        send = self.publisher.send_raw(
+        send = self.p.publisher.send_raw(
             self.spec.dead_letter_topic, record.value, record.key, headers
         )
-        self._dead_futures.append(asyncio.ensure_future(_resolve(send)))
+        self.dead.append(asyncio.ensure_future(_resolve(send)))
 
-    async def _settle(self, records: list[Inbound]) -> None:
+    async def settle(self) -> None:
         """Wait for every output; a failed output turns its record into a dead letter;
-        a failed dead letter fails the window (nothing of it may be committed)."""
-        outputs = {f for r in records for f in r.outputs}
+        a failed dead letter fails the window (nothing of it may be committed). Then the
+        claimed ids of an idempotent agent are marked done."""
+        outputs = {f for r in self.records for f in r.outputs}
         if outputs:
             await asyncio.wait(outputs)
         bad = {f: e for f in outputs if (e := _failure(f)) is not None}
         produced = 0
-        for record in records:
+        for record in self.records:
             produced += len(record.outputs)
             if bad and (failed := [bad[f] for f in record.outputs if f in bad]):
                 produced -= len(failed)
                 err = ProduceError(f"{len(failed)} output(s) not acknowledged: {failed[0]!r}")
                 self._dead_letter(record, "produce", err, record.attempts)
-        self._produced.inc(produced)
-        dead, self._dead_futures = self._dead_futures, []
-        if not dead:
-            return
-        outcomes = await asyncio.gather(*dead, return_exceptions=True)
-        errors = [e for e in outcomes if isinstance(e, BaseException)]
-        self._dead.inc(len(outcomes) - len(errors))
-        if errors:
-            raise DeliveryFailed(
-                f"{len(errors)} dead letter(s) to {self.spec.dead_letter_topic} "
-                f"failed: {errors[0]!r}"
-            ) from errors[0]
+        self.p.produced.inc(produced)
+        if self.dead:
+            outcomes = await asyncio.gather(*self.dead, return_exceptions=True)
+            errors = [e for e in outcomes if isinstance(e, BaseException)]
+            self.p.dead.inc(len(outcomes) - len(errors))
+            if errors:
+                raise DeliveryFailed(
+                    f"{len(errors)} dead letter(s) to {self.spec.dead_letter_topic} "
+                    f"failed: {errors[0]!r}"
+                ) from errors[0]
+        if self.p.dedupe is not None and self.claimed:
+            await self.p.dedupe.done(self.claimed)
 
 
 async def _resolve(send: Any) -> Any:
