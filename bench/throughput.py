@@ -28,6 +28,7 @@ from config import KafkaSettings, Settings
 from schemas import Envelope, Message
 from streams import App, Batch, Context
 from streams.connection import client_kwargs, ensure_topics
+from streams.faust_source import FETCH_MAX_WAIT_MS
 from streams.worker import tune_gc
 
 
@@ -97,7 +98,7 @@ async def raw_loop(
 ) -> None:
     consumer = AIOKafkaConsumer(
         src, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
-        max_poll_records=2000, **client_kwargs(kafka),
+        max_poll_records=2000, fetch_max_wait_ms=FETCH_MAX_WAIT_MS, **client_kwargs(kafka),
     )  # fmt: skip
     prod = producer(kafka)
     await consumer.start()
@@ -177,7 +178,8 @@ async def main(args: argparse.Namespace) -> None:
     tune_gc(settings)  # the worker's GC settings, for both contestants
     print(
         f"messages={args.messages:,} size={args.size}B partitions={args.partitions} acks=all "
-        f"idempotent=yes linger_ms={settings.kafka.linger_ms} batch=max_size:{args.max_size},"
+        f"idempotent=yes linger_ms={settings.kafka.linger_ms} "
+        f"fetch_max_wait_ms={FETCH_MAX_WAIT_MS} batch=max_size:{args.max_size},"
         f"within:{args.within}s,eager concurrency={args.concurrency} rounds={args.rounds} "
         f"cores={os.cpu_count()} python={platform.python_version()} loop={args.loop} "
         f"gc_threshold={settings.gc_threshold}",
