@@ -14,6 +14,7 @@ from streams.errors import (
     RequestTimeout,
     RetriableError,
     SchemaError,
+    UnknownTopic,
 )
 from streams.policy import Batch, Retry
 
@@ -33,5 +34,6 @@ __all__ = [
     "RetriableError",
     "Retry",
     "SchemaError",
+    "UnknownTopic",
     "handler",
 ]

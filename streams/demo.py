@@ -17,6 +17,7 @@ import uuid
 from config import Settings
 from schemas.echo import Ping, Pong
 from streams.client import Client
+from streams.errors import RequestTimeout, UnknownTopic
 from streams.local import LocalKafka, LocalRedis
 from streams.local.kafka import LOCAL_HOSTS
 
@@ -34,7 +35,7 @@ def run(events: int, workers: int) -> int:
     argv = [sys.executable, "-m", "streams", "worker", "agents.echo:app", "--workers", str(workers)]
     proc = subprocess.Popen(argv)  # noqa: S603 - our own command line
     try:
-        asyncio.run(_drive(settings, events))
+        asyncio.run(_drive(settings, events, workers))
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
@@ -42,19 +43,10 @@ def run(events: int, workers: int) -> int:
     return 0
 
 
-async def _drive(settings: Settings, events: int) -> None:
+async def _drive(settings: Settings, events: int, workers: int) -> None:
     run_id = uuid.uuid4().hex[:8]
     async with Client(settings, source="agentstream.demo") as client:
-        print("waiting for the echo agent ...", flush=True)
-        started = time.monotonic()
-        while True:
-            try:
-                reply = await client.ask(MAILBOX, Ping(text="hello"), timeout=5)
-                break
-            except TimeoutError:
-                if time.monotonic() - started > 120:
-                    raise
-        print(f"ask -> {reply.envelope.type} {reply.value.decode()}")
+        await _wait_for_workers(client, workers)
         replies = asyncio.create_task(_collect(client, run_id, events))
         sent_at: dict[int, float] = {}
         t0 = time.monotonic()
@@ -84,6 +76,31 @@ async def _drive(settings: Settings, events: int) -> None:
     print(f"received {len(received)}/{events} replies in {elapsed:.2f}s")
     print(f"latency p50 {pct(0.5):.1f} ms  p95 {pct(0.95):.1f} ms  p99 {pct(0.99):.1f} ms")
     print("replies per worker process: " + ", ".join(f"{w}: {n}" for w, n in by_worker.items()))
+
+
+async def _wait_for_workers(client: Client, workers: int) -> None:
+    """Ask until every worker process answered (partitions are assigned to all of them),
+    or for at most two minutes; before the workers create it, the mailbox does not exist."""
+    print(f"waiting for {workers} echo worker(s) ...", flush=True)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 120
+    attempt = 0
+    while len(seen) < workers:
+        attempt += 1
+        try:
+            reply = await client.ask(MAILBOX, Ping(text="hello"), key=b"%d" % attempt, timeout=5)
+        except (RequestTimeout, UnknownTopic):
+            reply = None
+        if reply is not None:
+            pong = reply.parse(Pong)
+            if pong.worker not in seen:
+                seen.add(pong.worker)
+                print(f"ask -> {reply.envelope.type} from worker {pong.worker}", flush=True)
+        if time.monotonic() > deadline:
+            if seen:
+                print(f"only {len(seen)} of {workers} worker(s) answered; going on")
+                return
+            raise RequestTimeout(f"no echo worker answered on {MAILBOX!r} within 120 s")
 
 
 async def _collect(client: Client, run_id: str, events: int) -> dict[int, tuple[float, int]]:

@@ -10,6 +10,7 @@
     ├── RetriableError              retriable = True; raise it (or a subclass) for transient
     │   ├── HandlerTimeout          the handler ran past its timeout        stage=timeout
     │   └── ProduceError            the broker did not acknowledge a record stage=produce
+    ├── UnknownTopic                no such topic on the cluster            stage=produce
     ├── RequestTimeout              client.ask got no reply in time
     └── ConfigurationError          an agent or app was declared wrongly
 
@@ -59,6 +60,10 @@ class HandlerTimeout(RetriableError):
 
 
 class ProduceError(RetriableError):
+    stage: ClassVar[Stage] = "produce"
+
+
+class UnknownTopic(AgentStreamError):
     stage: ClassVar[Stage] = "produce"
 
 

@@ -13,12 +13,14 @@ from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
 from config import KafkaSettings
 from schemas import Envelope, Headers, Message
 from streams.codec import encode
 from streams.connection import client_kwargs
+from streams.errors import UnknownTopic
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # dead letters carry oversized inputs byte for byte
 PARTITION_CACHE_LIMIT = 100_000
@@ -39,6 +41,7 @@ class Publisher:
             **client_kwargs(kafka),
         )
         self.partition_counts: dict[str, int] = {}
+        self.unknown_topic_wait = kafka.unknown_topic_wait
         self._key_partition: dict[tuple[str, bytes], int] = {}
 
     async def start(self) -> None:
@@ -50,7 +53,9 @@ class Publisher:
     async def send_raw(
         self, topic: str, value: bytes | None, key: bytes | None, headers: Headers
     ) -> asyncio.Future[Any]:
-        """Queue one record; the returned future resolves when the broker acknowledged it."""
+        """Queue one record; the returned future resolves when the broker acknowledged it.
+        Raises :class:`UnknownTopic` when the cluster does not have ``topic``."""
+        await self.partition_count(topic)
         fut: asyncio.Future[Any] = await self.producer.send(
             topic, value=value, key=key, headers=headers
         )
@@ -65,9 +70,20 @@ class Publisher:
         return OutBatch(self)
 
     async def partition_count(self, topic: str) -> int:
+        """Partitions of ``topic``, cached; raises :class:`UnknownTopic` when the cluster
+        does not report it within ``unknown_topic_wait`` (instead of aiokafka's wait of
+        the whole request timeout, which would stall the agent)."""
         count = self.partition_counts.get(topic)
         if count is None:
-            count = self.partition_counts[topic] = len(await self.producer.partitions_for(topic))
+            try:
+                async with asyncio.timeout(self.unknown_topic_wait):
+                    partitions = await self.producer.partitions_for(topic)
+            except (TimeoutError, KafkaError) as e:
+                raise UnknownTopic(
+                    f"topic {topic!r} does not exist on the cluster "
+                    f"(waited {self.unknown_topic_wait}s for it)"
+                ) from e
+            count = self.partition_counts[topic] = len(partitions)
         return count
 
     def partition(self, topic: str, key: bytes | None, count: int, sticky: int) -> int:
@@ -126,9 +142,16 @@ class OutBatch:
         acknowledges the records."""
         later, self._later = self._later, []
         if later:
+            unknown: dict[str, UnknownTopic] = {}
             for (topic, value, key, headers), future in later:
-                if topic not in self.publisher.partition_counts:
-                    await self.publisher.partition_count(topic)
+                if topic not in self.publisher.partition_counts and topic not in unknown:
+                    try:
+                        await self.publisher.partition_count(topic)
+                    except UnknownTopic as e:
+                        unknown[topic] = e
+                if topic in unknown:  # its record fails; the record's owner dead-letters it
+                    future.set_exception(unknown[topic])
+                    continue
                 delivered = self.add(topic, value, key, headers)
                 if self._later:  # it did not fit in a batch: send what precedes it, then it
                     self._later.pop()

@@ -11,7 +11,7 @@ from aiokafka.structs import ConsumerRecord
 from config import Settings
 from schemas import Envelope, Message
 from streams.codec import encode
-from streams.connection import client_kwargs
+from streams.connection import client_kwargs, ensure_topics
 
 
 async def produce(
@@ -19,6 +19,8 @@ async def produce(
     topic: str,
     records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
 ) -> None:
+    """Send records to ``topic``, creating it (one partition) if the cluster lacks it."""
+    await ensure_topics(settings.kafka, [topic], 1)
     producer = AIOKafkaProducer(
         acks="all", max_request_size=16 * 1024 * 1024, **client_kwargs(settings.kafka)
     )

@@ -17,8 +17,8 @@ class Confirmed(Message):
     id: int
 
 
-def _headers(ce_type: str) -> list[tuple[str, bytes]]:
-    return Envelope.new(ce_type, "tests").to_headers()
+def _headers(ce_type: str, replyto: str | None = None) -> list[tuple[str, bytes]]:
+    return Envelope.new(ce_type, "tests", replyto=replyto).to_headers()
 
 
 async def test_bad_input_is_dead_lettered_and_the_partition_moves_on(
@@ -42,6 +42,8 @@ async def test_bad_input_is_dead_lettered_and_the_partition_moves_on(
         ("decode", b'{"id": 1}', []),
         ("decode", b'{"id": 1}', [("ce_type", t.encode()), ("ce_source", b"x")]),
         ("decode", None, _headers(t)),
+        # A reply topic the broker does not have (a client that gave up and deleted it).
+        ("produce", b'{"id": 1}', _headers(t, replyto=f"{topic}.nowhere")),
     ]
     records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
     for i, (_, value, headers) in enumerate(bad):

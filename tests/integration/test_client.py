@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from streams import Client, RequestTimeout
+from streams import Client, RequestTimeout, UnknownTopic
+from streams.connection import ensure_topics
 from tests.integration.apps import Result, Work
 from tests.integration.workers import Workers
 
@@ -25,7 +26,7 @@ async def test_ask_round_trip_across_processes(
                 try:
                     reply = await client.ask(topic, Work(id="q1"), timeout=2)
                     break
-                except RequestTimeout:
+                except (RequestTimeout, UnknownTopic):  # the worker creates the topic
                     continue
             assert reply is not None, workers.logs()
             result = reply.parse(Result)
@@ -39,6 +40,16 @@ async def test_ask_round_trip_across_processes(
 
 
 async def test_ask_without_an_agent_times_out_clearly(settings: Settings, topic: str) -> None:
+    await ensure_topics(settings.kafka, [topic], 1)
     async with Client(settings) as client:
         with pytest.raises(RequestTimeout, match=rf"no reply from {topic} within 0.5s"):
             await client.ask(topic, Work(id="nobody"), timeout=0.5)
+
+
+async def test_sending_to_a_topic_the_cluster_lacks_fails_clearly(
+    settings: Settings, topic: str
+) -> None:
+    kafka = settings.kafka.model_copy(update={"unknown_topic_wait": 0.5})
+    async with Client(settings.model_copy(update={"kafka": kafka})) as client:
+        with pytest.raises(UnknownTopic, match=rf"topic '{topic}' does not exist"):
+            await client.send(topic, Work(id="lost"))
