@@ -109,7 +109,9 @@ class Settings(BaseSettings):
     retry: RetryDefaults = RetryDefaults()
     limits: Limits = Limits()
     local: LocalSettings = LocalSettings()
-    web_port: int = 6066
+    # A worker's /metrics, /healthz and /readyz; 0 picks a free port (logged at start).
+    # ``agentstream worker --workers N`` gives its processes web_port, web_port + 1, ...
+    web_port: int = Field(default=6066, ge=0, le=65535)
     # Generation-0 threshold of Python's cyclic GC in workers. The runtime allocates a few
     # short-lived objects per event and keeps a large, long-lived heap (faust, aiokafka),
     # so the default (700) spends much of the time in collections; 0 keeps the default.

@@ -134,6 +134,32 @@ class App:
             await self._redis.aclose()
             self._redis = None
 
+    async def readiness(self, broker_timeout: float) -> dict[str, Any]:
+        """Whether this worker does its job: running, not draining, holding partitions,
+        and a broker answering. The dict says which part is missing."""
+        running = self._faust is not None and not (self.crashed and self.crashed.done())
+        draining = any(loop.draining for loop in self.loops.values())
+        partitions = (
+            sorted(f"{tp.topic}:{tp.partition}" for tp in self._faust.consumer.assignment())
+            if self._faust is not None
+            else []
+        )
+        broker = False
+        if self._publisher is not None:
+            client = self._publisher.producer.client
+            node = client.get_random_node()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(broker_timeout):
+                    broker = node is not None and bool(await client.ready(node))
+        return {
+            "ready": running and not draining and bool(partitions) and broker,
+            "app": self.id,
+            "running": running,
+            "draining": draining,
+            "partitions": partitions,
+            "broker": broker,
+        }
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[App]:
         await self.start()
@@ -165,13 +191,18 @@ class App:
         )
         loop = self.loops[spec.name] = AgentLoop(processor, self.metrics, self._crash)
         high_water = max(4 * spec.batch.max_size, 4096)
+        lag_gauge = self.metrics.lag
+
+        def lag(partition: int, records: int) -> None:
+            lag_gauge.labels(spec.name, spec.mailbox, str(partition)).set(records)
 
         async def body(stream: Any) -> None:
             # Iterating the channel subscribes the mailbox; its records then arrive in the
             # inbox, not in the stream (see streams.faust_source for why).
             aiter(stream.channel)
             app = stream.app
-            await loop.run(faust_source.inbox_for(app, spec.mailbox, high_water), app)
+            inbox = faust_source.inbox_for(app, spec.mailbox, high_water, lag)
+            await loop.run(inbox, app)
 
         body.__name__ = spec.name
         return body

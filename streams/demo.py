@@ -14,6 +14,8 @@ import sys
 import time
 import uuid
 
+import aiohttp
+
 from config import Settings
 from schemas.echo import Ping, Pong
 from streams.client import Client
@@ -76,6 +78,24 @@ async def _drive(settings: Settings, events: int, workers: int) -> None:
     print(f"received {len(received)}/{events} replies in {elapsed:.2f}s")
     print(f"latency p50 {pct(0.5):.1f} ms  p95 {pct(0.95):.1f} ms  p99 {pct(0.99):.1f} ms")
     print("replies per worker process: " + ", ".join(f"{w}: {n}" for w, n in by_worker.items()))
+    await _show_metrics(settings.web_port, workers)
+
+
+async def _show_metrics(port: int, workers: int) -> None:
+    """A few lines of each worker's /metrics, as Prometheus would scrape them."""
+    if not port:
+        return
+    wanted = ("agentstream_messages_consumed_total", "agentstream_handler_duration_seconds_count")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+        for url in (f"http://127.0.0.1:{port + i}/metrics" for i in range(workers)):
+            try:
+                async with http.get(url) as response:
+                    text = await response.text()
+            except aiohttp.ClientError as e:
+                print(f"{url}: {e}")
+                continue
+            lines = [line for line in text.splitlines() if line.startswith(wanted)]
+            print(f"{url}:", *lines, sep="\n  ")
 
 
 async def _wait_for_workers(client: Client, workers: int) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import faust
@@ -34,8 +34,12 @@ from faust.transport.drivers import aiokafka as aiokafka_driver
 class Inbox:
     """Records of one mailbox on their way to an agent loop; a ``batching.Source``."""
 
-    def __init__(self, app: faust.App, high_water: int) -> None:
+    def __init__(
+        self, app: faust.App, high_water: int, lag: Callable[[int, int], None] | None = None
+    ) -> None:
         self._app = app
+        #: ``lag(partition, records)``: called after each fetch with what is left behind it
+        self.lag = lag
         self._consumer: Any = app.consumer  # faust.transport.consumer.Consumer
         self._flow = app.flow_control
         self._items: collections.deque[Any] = collections.deque()
@@ -148,8 +152,11 @@ class _Consumer(aiokafka_driver.Consumer):
         for tp, batch in records.items():
             if active is not None and tp not in active and tp not in self._buffered_partitions:
                 continue
-            app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            highwater = self.highwater(tp)
+            app.monitor.track_tp_end_offset(tp, highwater)
             inbox = inboxes.get(tp.topic)
+            if inbox is not None and inbox.lag is not None and batch and highwater is not None:
+                inbox.lag(tp.partition, max(0, highwater - batch[-1].offset - 1))
             for record in batch:
                 # A rebalance or flow stop drops the rest; after it the consumer seeks
                 # to the committed offset and fetches them again.
@@ -223,7 +230,9 @@ def install(app: faust.App) -> None:
     app.transport = _Transport(app.conf.broker_consumer, app)
 
 
-def inbox_for(app: faust.App, topic: str, high_water: int) -> Inbox:
-    inbox = Inbox(app, high_water)
+def inbox_for(
+    app: faust.App, topic: str, high_water: int, lag: Callable[[int, int], None] | None = None
+) -> Inbox:
+    inbox = Inbox(app, high_water, lag)
     cast(_Transport, app.transport).inboxes[topic] = inbox
     return inbox

@@ -115,6 +115,10 @@ class AgentLoop:
             log.critical("agent %s stopped: %s", self.spec.name, exc, exc_info=exc)
             self.on_fatal(exc)
 
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
     async def drain(self) -> None:
         """Stop taking windows; let the one in progress finish, then wait until every
         window taken is published and acknowledged."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from config import Settings
 from streams.app import App
 from streams.errors import ConfigurationError
+from streams.web import WebServer
 
 log = logging.getLogger("agentstream.worker")
 
@@ -46,7 +47,7 @@ def run(path: str, app_dir: Path, workers: int) -> int:
     settings = Settings()
     _configure_logging(settings)
     if workers > 1:
-        return _supervise(path, app_dir, workers)
+        return _supervise(path, app_dir, workers, settings.web_port)
     app = load_app(path, app_dir)
     app.configure(settings)
     try:
@@ -71,6 +72,12 @@ async def serve(app: App) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    web = WebServer(app, app.settings.web_port)
+    try:
+        await web.start()  # first: a port in use stops the worker before it joins the group
+    except OSError as e:
+        log.error("worker %d: %s", os.getpid(), e)  # noqa: TRY400 - a clear message, no trace
+        return 1
     await app.start()
     tune_gc(app.settings)
     assert app.crashed is not None  # noqa: S101 - set by start()
@@ -83,13 +90,20 @@ async def serve(app: App) -> int:
     failed = app.crashed.done() and app.crashed.exception() is not None
     log.info("worker %d %s: draining", os.getpid(), "crashed" if failed else "stopping")
     await app.stop()
+    await web.stop()
     log.info("worker %d stopped", os.getpid())
     return 1 if failed else 0
 
 
-def _supervise(path: str, app_dir: Path, workers: int) -> int:
+def _supervise(path: str, app_dir: Path, workers: int, web_port: int) -> int:
+    """Child ``i`` serves its endpoints on ``web_port + i`` (each on a free port if 0)."""
     argv = [sys.executable, "-m", "streams", "worker", path, "--app-dir", str(app_dir)]
-    children = [subprocess.Popen(argv) for _ in range(workers)]  # noqa: S603 - our own argv
+    children = [
+        subprocess.Popen(  # noqa: S603 - our own argv
+            argv, env={**os.environ, "AGENTSTREAM_WEB_PORT": str(web_port and web_port + i)}
+        )
+        for i in range(workers)
+    ]
 
     def forward(sig: int, _frame: object) -> None:
         for child in children:

@@ -25,6 +25,7 @@ class Workers:
             "AGENTSTREAM_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
             "AGENTSTREAM_KAFKA__SESSION_TIMEOUT": "6",
             "AGENTSTREAM_REDIS__URL": settings.redis.url,
+            "AGENTSTREAM_WEB_PORT": "0",  # several workers on one host
         }
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.exit_codes: list[tuple[int, int]] = []
