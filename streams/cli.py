@@ -13,6 +13,7 @@ from pydantic import ConfigDict
 from config import Settings
 from schemas import Message
 from streams import demo, worker
+from streams.cli_dlq import dlq_cli
 from streams.cli_local import broker, down, redis_cli, up
 from streams.client import Client
 from streams.errors import AgentStreamError
@@ -20,6 +21,7 @@ from streams.errors import AgentStreamError
 cli = typer.Typer(no_args_is_help=True, help="Multi-agent systems on Kafka.")
 cli.add_typer(broker, name="broker")
 cli.add_typer(redis_cli, name="redis")
+cli.add_typer(dlq_cli, name="dlq")
 cli.command("up")(up)
 cli.command("down")(down)
 

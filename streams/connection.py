@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from config import KafkaSettings
+from streams.errors import UnknownTopic
 
 
 def client_kwargs(kafka: KafkaSettings) -> dict[str, Any]:
@@ -58,3 +59,16 @@ async def ensure_topics(
                 await admin.create_topics(wanted)
     finally:
         await admin.close()
+
+
+async def partitions_of(kafka: KafkaSettings, topic: str) -> list[int]:
+    """The partition numbers of ``topic``; :class:`UnknownTopic` if the cluster lacks it."""
+    admin = AIOKafkaAdminClient(**client_kwargs(kafka))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described["error_code"] != 0:
+        raise UnknownTopic(f"topic {topic!r} does not exist on the cluster")
+    return sorted(p["partition"] for p in described["partitions"])

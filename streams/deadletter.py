@@ -10,6 +10,9 @@ from streams.errors import Stage
 from streams.records import Inbound
 
 STACKTRACE_LIMIT = 8 * 1024
+DLQ_PREFIX = "dlq."
+#: How often a record was replayed from a dead-letter topic (``agentstream dlq replay``).
+REPLAYS_HEADER = "dlq.replays"
 
 
 def dead_letter_headers(
