@@ -49,8 +49,8 @@ class Inbox:
         self._room.set()
 
     # -- fetch side ---------------------------------------------------------------------
-    async def put(self, message: Any) -> None:
-        self._items.append(message)
+    async def put_many(self, messages: list[Any]) -> None:
+        self._items.extend(messages)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -142,13 +142,10 @@ class _Consumer(aiokafka_driver.Consumer):
         self, records: Mapping[Any, list[Any]], active: set[Any] | None, inboxes: dict[str, Inbox]
     ) -> None:
         """faust's ``Consumer.getmany`` minus its per-record costs: the high watermark is
-        read once per partition and each agent mailbox has its own inbox, so the
-        round-robin between partitions is not needed for fairness."""
+        read once per partition, a partition's records go to their inbox in one step, and
+        each agent mailbox has its own inbox, so no round-robin between partitions."""
         app = self.app
         generation = app.consumer_generation_id
-        suspended = self.suspend_flow.is_set
-        to_message = self._to_message
-        since_yield = 0
         for tp, batch in records.items():
             if active is not None and tp not in active and tp not in self._buffered_partitions:
                 continue
@@ -157,41 +154,73 @@ class _Consumer(aiokafka_driver.Consumer):
             inbox = inboxes.get(tp.topic)
             if inbox is not None and inbox.lag is not None and batch and highwater is not None:
                 inbox.lag(tp.partition, max(0, highwater - batch[-1].offset - 1))
+            # A rebalance or flow stop drops the rest; after it the consumer seeks to the
+            # committed offset and fetches them again.
+            if self._stopped_flowing(generation):
+                return
+            if inbox is not None:
+                await self._deliver_to_inbox(tp, batch, inbox)
+                continue
             for record in batch:
-                # A rebalance or flow stop drops the rest; after it the consumer seeks
-                # to the committed offset and fetches them again.
-                if (
-                    suspended()
-                    or self.should_stop
-                    or not self.flow_active
-                    or app.consumer_generation_id != generation
-                ):
+                if self._stopped_flowing(generation):
                     return
-                await self._deliver(tp, to_message(tp, record), inbox)
-                since_yield += 1
-                if since_yield >= 1000:
-                    since_yield = 0
-                    await asyncio.sleep(0)
+                await self._deliver(tp, self._to_message(tp, record))
 
-    async def _deliver(self, tp: Any, message: Any, inbox: Inbox | None) -> None:
+    def _stopped_flowing(self, generation: int) -> bool:
+        return (
+            self.suspend_flow.is_set()
+            or self.should_stop
+            or not self.flow_active
+            or self.app.consumer_generation_id != generation
+        )
+
+    async def _deliver_to_inbox(self, tp: Any, batch: list[Any], inbox: Inbox) -> None:
+        """One partition's share of a fetch, at once: what ``_deliver`` does per record
+        (skip what was read before, register offset gaps, commit every N acks)."""
+        read = self._read_offset[tp]
+        last = read
+        gaps: list[tuple[int, int]] = []
+        messages = []
+        to_message = self._to_message
+        for record in batch:
+            offset = record.offset
+            if read is not None and offset < read:
+                continue
+            if last and offset - last > 1:
+                gaps.append((last + 1, offset))
+            messages.append(to_message(tp, record))
+            last = offset
+        if not messages:
+            return
+        if gaps and self.app.topics.acks_enabled_for(tp.topic):
+            for start, end in gaps:
+                await self._add_gap(tp, start, end)
+        await self._maybe_commit_every()
+        await inbox.put_many(messages)
+        # See _deliver: a rebalance during the awaits makes these records stale.
+        if messages[-1].generation_id == self.app.consumer_generation_id:
+            self._read_offset[tp] = messages[-1].offset
+
+    async def _deliver(self, tp: Any, message: Any) -> None:
+        """A record of a topic no agent reads, to faust's Conductor."""
         offset = message.offset
         r_offset = self._read_offset[tp]
         if r_offset is not None and offset < r_offset:
             return
         if r_offset and offset - r_offset > 1 and self.app.topics.acks_enabled_for(tp.topic):
             await self._add_gap(tp, r_offset + 1, offset)
-        if self._commit_every is not None and self._n_acked >= self._commit_every:
-            self._n_acked = 0
-            await self.commit()
-        if inbox is not None:
-            await inbox.put(message)
-        else:
-            await self.callback(message)
+        await self._maybe_commit_every()
+        await self.callback(message)
         # A rebalance during the awaits above seeks back to the committed offset and
         # resets the read offset; the stale record must not move it forward again, or
         # the records between would be skipped when fetched anew.
         if message.generation_id == self.app.consumer_generation_id:
             self._read_offset[tp] = offset
+
+    async def _maybe_commit_every(self) -> None:
+        if self._commit_every is not None and self._n_acked >= self._commit_every:
+            self._n_acked = 0
+            await self.commit()
 
     def _new_consumer_thread(self) -> Any:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
