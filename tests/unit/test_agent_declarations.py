@@ -1,0 +1,89 @@
+"""What an agent declaration may look like, and the errors that say what is wrong."""
+
+import pytest
+
+from schemas import Message
+from streams import BatchContext, ConfigurationError, Context, handler
+from streams.agent import routes_of
+
+
+class A(Message):
+    x: int
+
+
+class B(Message):
+    y: int
+
+
+async def single(msg: A, ctx: Context) -> None:
+    return None
+
+
+async def either(msg: A | B, ctx: Context) -> None:
+    return None
+
+
+async def batch(msgs: list[A | B], ctx: BatchContext) -> list[None]:
+    return [None] * len(msgs)
+
+
+class Routed:
+    @handler
+    async def on_a(self, msg: A, ctx: Context) -> None:
+        return None
+
+    @handler
+    async def on_b(self, msg: B, ctx: Context) -> None:
+        return None
+
+    async def helper(self, msg: A, ctx: Context) -> None:  # not a handler
+        return None
+
+
+def test_shapes_route_by_message_type() -> None:
+    assert set(routes_of(single)[0]) == {A.message_type}
+    assert set(routes_of(either)[0]) == {A.message_type, B.message_type}
+    routes, batch_fn = routes_of(batch)
+    assert (set(routes), batch_fn) == ({A.message_type, B.message_type}, batch)
+    routes, batch_fn = routes_of(Routed)
+    assert batch_fn is None
+    assert {t: r.fn.__name__ for t, r in routes.items()} == {
+        A.message_type: "on_a",
+        B.message_type: "on_b",
+    }
+
+
+def sync_fn(msg: A, ctx: Context) -> None:
+    return None
+
+
+async def one_param(msg: A) -> None:
+    return None
+
+
+async def unannotated(msg, ctx: Context) -> None:  # type: ignore[no-untyped-def]
+    return None
+
+
+async def not_a_message(msg: int, ctx: Context) -> None:
+    return None
+
+
+class NoHandlers:
+    async def on_a(self, msg: A, ctx: Context) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        (sync_fn, "must be an async def"),
+        (one_param, r"must take \(message, ctx\)"),
+        (unannotated, "annotate msg"),
+        (not_a_message, "not a schemas.Message subclass"),
+        (NoHandlers, "has no @handler methods"),
+    ],
+)
+def test_wrong_declarations_say_what_is_wrong(target: object, says: str) -> None:
+    with pytest.raises(ConfigurationError, match=says):
+        routes_of(target)
