@@ -45,9 +45,12 @@ def worker_cmd(
 def demo_cmd(
     events: Annotated[int, typer.Option(min=1, help="events to send")] = 2000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
+    rate: Annotated[
+        float | None, typer.Option(min=1, help="events per second (default: bursts of 500)")
+    ] = None,
 ) -> None:
     """The main job: local Kafka + Redis, echo agent workers, events in, replies out."""
-    raise typer.Exit(demo.run(events, workers))
+    raise typer.Exit(demo.run(events, workers, rate))
 
 
 Key = Annotated[str | None, typer.Option(help="ordering key")]

@@ -21,13 +21,13 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from config import Settings
+from config import KafkaSettings, Settings
 from schemas import Envelope, EnvelopeError, Message
 from streams.codec import validate
-from streams.connection import client_kwargs, ensure_topics
+from streams.connection import client_kwargs, ensure_topics, partitions_of
 from streams.errors import RequestTimeout
 from streams.publisher import Publisher
 
@@ -127,11 +127,19 @@ class Client:
             self._pending.pop(correlationid, None)
 
     async def results(
-        self, topic: str, *, group: str | None = None, from_beginning: bool = True
+        self,
+        topic: str,
+        *,
+        group: str | None = None,
+        from_beginning: bool = True,
+        since: float | None = None,
     ) -> AsyncIterator[Reply]:
-        """Iterate over a result topic; with ``group`` the position is committed per record."""
+        """Iterate over a result topic; with ``group`` the position is committed per record.
+        ``since`` (a Unix time, no group) starts at the first record stamped at or after
+        it, so results of events sent after that moment are never missed, however late
+        the iteration starts."""
         consumer = AIOKafkaConsumer(
-            topic,
+            *(() if since is not None else (topic,)),
             group_id=group,
             enable_auto_commit=group is not None,
             auto_offset_reset="earliest" if from_beginning else "latest",
@@ -139,6 +147,8 @@ class Client:
         )
         await consumer.start()
         try:
+            if since is not None:
+                await _seek_to_time(consumer, self.settings.kafka, topic, since)
             async for record in consumer:
                 reply = _reply(record)
                 if reply is not None:
@@ -182,6 +192,18 @@ class Client:
         finally:
             await admin.close()
             self._reply_topic = None
+
+
+async def _seek_to_time(
+    consumer: AIOKafkaConsumer, kafka: KafkaSettings, topic: str, since: float
+) -> None:
+    tps = [TopicPartition(topic, p) for p in await partitions_of(kafka, topic)]
+    consumer.assign(tps)
+    ends = await consumer.end_offsets(tps)  # before the search: nothing falls in between
+    found = await consumer.offsets_for_times({tp: int(since * 1000) for tp in tps})
+    for tp in tps:
+        at = found.get(tp)
+        consumer.seek(tp, ends[tp] if at is None else at.offset)
 
 
 def _reply(record: Any) -> Reply | None:

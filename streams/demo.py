@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -24,9 +27,10 @@ from streams.local import LocalKafka, LocalRedis
 from streams.local.kafka import LOCAL_HOSTS
 
 MAILBOX = "echo"
+PACE_TICK = 0.005  # seconds between paced sends
 
 
-def run(events: int, workers: int) -> int:
+def run(events: int, workers: int, rate: float | None = None) -> int:
     settings = Settings()
     kafka, redis = LocalKafka(settings), LocalRedis(settings)
     if kafka.host in LOCAL_HOSTS:
@@ -34,51 +38,87 @@ def run(events: int, workers: int) -> int:
         print(f"kafka {status.version} at {status.bootstrap}")
     if redis.host in LOCAL_HOSTS:
         print(f"redis {redis.up().version} at {settings.redis.url}")
+    with echo_workers(workers):
+        outcome = asyncio.run(drive(settings, events, workers, rate))
+        print(outcome.summary())
+        asyncio.run(_show_metrics(settings.web_port, workers))
+    return 0
+
+
+@contextlib.contextmanager
+def echo_workers(workers: int) -> Iterator[None]:
+    """``agentstream worker agents.echo:app --workers N`` for the duration; SIGTERM after."""
     argv = [sys.executable, "-m", "streams", "worker", "agents.echo:app", "--workers", str(workers)]
     proc = subprocess.Popen(argv)  # noqa: S603 - our own command line
     try:
-        asyncio.run(_drive(settings, events, workers))
+        yield
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
         print(f"workers drained and exited with {code}")
-    return 0
 
 
-async def _drive(settings: Settings, events: int, workers: int) -> None:
+@dataclass
+class Outcome:
+    events: int
+    rate: float | None
+    sent_in: float  # seconds from the first send to the last acknowledged
+    latencies: list[float]  # send to reply, seconds, sorted
+    by_worker: collections.Counter[int]
+
+    def percentile(self, p: float) -> float:
+        """Milliseconds below which a share ``p`` of the replies arrived."""
+        if not self.latencies:
+            return float("nan")
+        return self.latencies[min(len(self.latencies) - 1, int(p * len(self.latencies)))] * 1000
+
+    def summary(self) -> str:
+        pace = f"at {self.rate:,.0f}/s" if self.rate else "in bursts of 500"
+        split = ", ".join(f"{w}: {n}" for w, n in self.by_worker.items())
+        return (
+            f"sent {self.events} events {pace} in {self.sent_in:.2f}s; "
+            f"received {len(self.latencies)}/{self.events} replies\n"
+            f"latency p50 {self.percentile(0.5):.1f} ms  p95 {self.percentile(0.95):.1f} ms  "
+            f"p99 {self.percentile(0.99):.1f} ms  max {self.percentile(1.0):.1f} ms\n"
+            f"replies per worker process: {split}"
+        )
+
+
+async def drive(settings: Settings, events: int, workers: int, rate: float | None) -> Outcome:
+    """Send ``events`` pings (paced at ``rate`` per second, or in bursts of 500) and time
+    every pong; waits up to two minutes for the last ones."""
     run_id = uuid.uuid4().hex[:8]
     async with Client(settings, source="agentstream.demo") as client:
         await _wait_for_workers(client, workers)
-        replies = asyncio.create_task(_collect(client, run_id, events))
+        replies = asyncio.create_task(_collect(client, run_id, events, since=time.time()))
         sent_at: dict[int, float] = {}
         t0 = time.monotonic()
-        for start in range(0, events, 500):
-            chunk = range(start, min(events, start + 500))
-            for seq in chunk:
-                sent_at[seq] = time.monotonic()
+        seq = 0
+        while seq < events:
+            if rate:
+                await asyncio.sleep(PACE_TICK)
+                due = min(events, int((time.monotonic() - t0) * rate) + 1)
+            else:
+                due = min(events, seq + 500)
+            chunk = range(seq, due)
+            seq = due
+            for n in chunk:
+                sent_at[n] = time.monotonic()
             await asyncio.gather(
                 *(
-                    client.send(MAILBOX, Ping(text=run_id, seq=seq), key=b"user-%d" % (seq % 50))
-                    for seq in chunk
+                    client.send(MAILBOX, Ping(text=run_id, seq=n), key=b"user-%d" % (n % 50))
+                    for n in chunk
                 )
             )
-        print(f"sent {events} events in {time.monotonic() - t0:.2f}s", flush=True)
+        sent_in = time.monotonic() - t0
         try:
             received = await asyncio.wait_for(replies, timeout=120)
         except TimeoutError:
             print(f"error: not every reply arrived within 120 s; see {MAILBOX}.dlq")
             raise
-    elapsed = max(received.values(), key=lambda r: r[0])[0] - t0
-    latencies = sorted(at - sent_at[seq] for seq, (at, _) in received.items())
+    latencies = sorted(at - sent_at[n] for n, (at, _) in received.items())
     by_worker = collections.Counter(w for _, w in received.values())
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
-
-    print(f"received {len(received)}/{events} replies in {elapsed:.2f}s")
-    print(f"latency p50 {pct(0.5):.1f} ms  p95 {pct(0.95):.1f} ms  p99 {pct(0.99):.1f} ms")
-    print("replies per worker process: " + ", ".join(f"{w}: {n}" for w, n in by_worker.items()))
-    await _show_metrics(settings.web_port, workers)
+    return Outcome(events, rate, sent_in, latencies, by_worker)
 
 
 async def _show_metrics(port: int, workers: int) -> None:
@@ -123,9 +163,11 @@ async def _wait_for_workers(client: Client, workers: int) -> None:
             raise RequestTimeout(f"no echo worker answered on {MAILBOX!r} within 120 s")
 
 
-async def _collect(client: Client, run_id: str, events: int) -> dict[int, tuple[float, int]]:
+async def _collect(
+    client: Client, run_id: str, events: int, since: float
+) -> dict[int, tuple[float, int]]:
     received: dict[int, tuple[float, int]] = {}
-    async for reply in client.results(f"{MAILBOX}.replies"):
+    async for reply in client.results(f"{MAILBOX}.replies", since=since):
         if reply.envelope.type != Pong.message_type:
             continue
         pong = reply.parse(Pong)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from config import Settings
 from streams import Client, RequestTimeout, UnknownTopic
 from streams.connection import ensure_topics
 from tests.integration.apps import Result, Work
+from tests.integration.helpers import event, produce
 from tests.integration.workers import Workers
 
 
@@ -53,3 +56,26 @@ async def test_sending_to_a_topic_the_cluster_lacks_fails_clearly(
     async with Client(settings.model_copy(update={"kafka": kafka})) as client:
         with pytest.raises(UnknownTopic, match=rf"topic '{topic}' does not exist"):
             await client.send(topic, Work(id="lost"))
+
+
+async def test_results_since_a_moment_skip_older_ones_and_miss_none(
+    settings: Settings, topic: str
+) -> None:
+    await ensure_topics(settings.kafka, [topic], 2)
+
+    def results(prefix: str, n: int) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+        return [(b"k%d" % i, *event(Result(id=f"{prefix}{i}", worker=0))) for i in range(n)]
+
+    await produce(settings, topic, results("old", 5))
+    await asyncio.sleep(0.05)
+    since = time.time()
+    await produce(settings, topic, results("new", 6))  # before the iteration starts
+    got: list[str] = []
+    async with Client(settings) as client:
+        async for reply in client.results(topic, since=since):
+            got.append(reply.parse(Result).id)
+            if len(got) == 6:
+                await produce(settings, topic, results("later", 2))  # while it runs
+            if len(got) == 8:
+                break
+    assert sorted(got) == sorted([f"new{i}" for i in range(6)] + ["later0", "later1"])
