@@ -95,11 +95,12 @@ async def drive(settings: Settings, events: int, workers: int, rate: float | Non
         t0 = time.monotonic()
         seq = 0
         while seq < events:
+            # At most 500 in flight: a sender that falls behind its pace shows as a lower
+            # "sent/s" instead of piling up sends that time out in the producer's buffer.
+            due = min(events, seq + 500)
             if rate:
                 await asyncio.sleep(PACE_TICK)
-                due = min(events, int((time.monotonic() - t0) * rate) + 1)
-            else:
-                due = min(events, seq + 500)
+                due = min(due, int((time.monotonic() - t0) * rate) + 1)
             chunk = range(seq, due)
             seq = due
             for n in chunk:
