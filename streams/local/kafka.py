@@ -154,7 +154,10 @@ class LocalKafka:
                         "-c", str(self.home / "server.properties"))  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise LocalServiceError(f"formatting Kafka storage failed:\n{result.stdout}")
+            output = (result.stdout + result.stderr).strip().splitlines()[-40:]
+            raise LocalServiceError(
+                f"formatting Kafka storage failed (exit {result.returncode}):\n" + "\n".join(output)
+            )
 
     def _logged_version(self) -> str | None:
         try:
