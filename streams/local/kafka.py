@@ -149,7 +149,7 @@ class LocalKafka:
     def _format(self) -> None:
         if (self.data / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = _cluster_id()
         cmd = self.java("kafka.tools.StorageTool", "format", "-t", cluster_id,
                         "-c", str(self.home / "server.properties"))  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -195,6 +195,15 @@ group.initial.rebalance.delay.ms=0
 message.max.bytes=10485760
 replica.fetch.max.bytes=10485760
 """
+
+
+def _cluster_id() -> str:
+    """A random cluster id as Kafka makes them: URL-safe base64 of a UUID, never starting
+    with "-" (the storage tool would read it as an option and fail)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _port_open(host: str, port: int) -> bool:
