@@ -92,11 +92,12 @@ class Envelope:
 
     def successor_headers(self, type: str, source: str) -> Headers:
         """Headers of a new event caused by this one: a fresh id and time, this event's
-        correlation id, and this id as the causation id. Equal to
-        ``Envelope.new(..., correlationid=..., causationid=...).to_headers()``, built
+        correlation id, this id as the causation id, and this event's ``traceparent`` (so
+        a trace follows the event across topics). Equal to ``Envelope.new(...,
+        correlationid=..., causationid=...).to_headers()`` plus the trace context, built
         without the intermediate object because every result takes this path."""
         event_id = new_id()
-        return [
+        headers = [
             ("ce_id", event_id.encode()),
             ("ce_type", type.encode()),
             ("ce_source", source.encode()),
@@ -106,6 +107,9 @@ class Envelope:
             ("ce_correlationid", (self.correlationid or event_id).encode()),
             ("ce_causationid", self.id.encode()),
         ]
+        if self.traceparent is not None:
+            headers.append(("traceparent", self.traceparent.encode()))
+        return headers
 
     @classmethod
     def from_headers(cls, headers: Iterable[tuple[str, bytes]]) -> Envelope:

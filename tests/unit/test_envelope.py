@@ -49,3 +49,13 @@ def test_successor_headers_match_a_new_envelope_caused_by_this_one() -> None:
     assert [name for name, _ in cause.successor_headers("t", "s")] == [
         name for name, _ in expected.to_headers()
     ]
+
+
+def test_successor_headers_carry_the_trace_context() -> None:
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    cause = Envelope.from_headers(
+        [*Envelope.new("a.B", "s").to_headers(), ("traceparent", parent.encode())]
+    )
+    assert Envelope.from_headers(cause.successor_headers("c.D", "agent")).traceparent == parent
+    untraced = Envelope.new("a.B", "s")
+    assert "traceparent" not in dict(untraced.successor_headers("c.D", "agent"))
