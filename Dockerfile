@@ -60,7 +60,7 @@ WORKDIR /app
 # Numeric so runtimes enforcing runAsNonRoot can verify it.
 USER 10001:10001
 
-# faust worker web server: /metrics and health endpoints.
+# The worker's /metrics, /healthz and /readyz (AGENTSTREAM_WEB_PORT).
 EXPOSE 6066
 
 ENTRYPOINT ["agentstream"]
