@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import faust
@@ -159,12 +159,12 @@ class _Consumer(aiokafka_driver.Consumer):
             if self._stopped_flowing(generation):
                 return
             if inbox is not None:
-                await self._deliver_to_inbox(tp, batch, inbox)
+                await self._deliver(tp, batch, inbox.put_many)
                 continue
-            for record in batch:
+            for record in batch:  # faust's Conductor takes one record at a time
                 if self._stopped_flowing(generation):
                     return
-                await self._deliver(tp, self._to_message(tp, record))
+                await self._deliver(tp, [record], self._to_conductor)
 
     def _stopped_flowing(self, generation: int) -> bool:
         return (
@@ -174,9 +174,11 @@ class _Consumer(aiokafka_driver.Consumer):
             or self.app.consumer_generation_id != generation
         )
 
-    async def _deliver_to_inbox(self, tp: Any, batch: list[Any], inbox: Inbox) -> None:
-        """One partition's share of a fetch, at once: what ``_deliver`` does per record
-        (skip what was read before, register offset gaps, commit every N acks)."""
+    async def _deliver(
+        self, tp: Any, batch: list[Any], put: Callable[[list[Any]], Awaitable[None]]
+    ) -> None:
+        """Records of one partition, in offset order: skip what was read before, register
+        offset gaps, commit every N acks, hand them to ``put``, advance the read offset."""
         read = self._read_offset[tp]
         last = read
         gaps: list[tuple[int, int]] = []
@@ -196,26 +198,16 @@ class _Consumer(aiokafka_driver.Consumer):
             for start, end in gaps:
                 await self._add_gap(tp, start, end)
         await self._maybe_commit_every()
-        await inbox.put_many(messages)
-        # See _deliver: a rebalance during the awaits makes these records stale.
+        await put(messages)
+        # A rebalance during the awaits above seeks back to the committed offset and
+        # resets the read offset; stale records must not move it forward again, or the
+        # records between would be skipped when fetched anew.
         if messages[-1].generation_id == self.app.consumer_generation_id:
             self._read_offset[tp] = messages[-1].offset
 
-    async def _deliver(self, tp: Any, message: Any) -> None:
-        """A record of a topic no agent reads, to faust's Conductor."""
-        offset = message.offset
-        r_offset = self._read_offset[tp]
-        if r_offset is not None and offset < r_offset:
-            return
-        if r_offset and offset - r_offset > 1 and self.app.topics.acks_enabled_for(tp.topic):
-            await self._add_gap(tp, r_offset + 1, offset)
-        await self._maybe_commit_every()
-        await self.callback(message)
-        # A rebalance during the awaits above seeks back to the committed offset and
-        # resets the read offset; the stale record must not move it forward again, or
-        # the records between would be skipped when fetched anew.
-        if message.generation_id == self.app.consumer_generation_id:
-            self._read_offset[tp] = offset
+    async def _to_conductor(self, messages: list[Any]) -> None:
+        for message in messages:
+            await self.callback(message)
 
     async def _maybe_commit_every(self) -> None:
         if self._commit_every is not None and self._n_acked >= self._commit_every:
