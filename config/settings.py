@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -37,6 +37,10 @@ class KafkaSettings(BaseModel):
     # Consumer group: how soon a silent worker (kill -9, lost host) loses its partitions.
     session_timeout: float = Field(default=10.0, ge=6.0)
     heartbeat_interval: float = Field(default=1.0, gt=0)
+    # How long the group waits for members to rejoin in a rebalance (Kafka's
+    # rebalance.timeout.ms). One event's worst case (timeout x attempts + backoffs) must
+    # fit in it; agents that cannot are refused when declared.
+    rebalance_timeout: float = Field(default=120.0, gt=0)
     # Producer: every record acknowledged by all in-sync replicas, no duplicates on retry.
     linger_ms: int = Field(default=5, ge=0)
     max_batch_bytes: int = Field(default=1 * MiB, gt=0)
@@ -58,12 +62,17 @@ class RedisSettings(BaseModel):
 
 
 class BatchDefaults(BaseModel):
-    """Window policy used when an agent does not name its own."""
+    """Window and flow policy used when an agent does not name its own."""
 
     max_size: int = Field(default=100, ge=1)
     within: float = Field(default=1.0, gt=0)
     eager: bool = True
+    # Handler calls in flight at once, per agent (across windows and partitions).
     concurrency: int = Field(default=32, ge=1)
+    # Records taken and not yet committed, per agent: past it the agent takes no more
+    # and its partitions are paused. It bounds memory, and how far events of other keys
+    # may run ahead of a slow one in the same partition.
+    backlog: int = Field(default=10_000, ge=1)
 
 
 class RetryDefaults(BaseModel):
@@ -81,6 +90,12 @@ class Limits(BaseModel):
     max_json_depth: int = Field(default=64, ge=1)
     handler_timeout: float = Field(default=30.0, gt=0)
     idempotency_ttl: float = Field(default=24 * 3600.0, gt=0)
+    # On rebalance, how long in-flight events may finish before they are abandoned (not
+    # committed; the next owner handles them). The whole group waits meanwhile.
+    revoke_timeout: float = Field(default=15.0, gt=0)
+    # On SIGTERM or a fatal error, how long the worker may drain before it gives up on
+    # what is in flight and exits (Kubernetes' default grace period is 30 s).
+    shutdown_timeout: float = Field(default=25.0, gt=0)
 
 
 class LocalSettings(BaseModel):
@@ -117,3 +132,12 @@ class Settings(BaseSettings):
     # so the default (700) spends much of the time in collections; 0 keeps the default.
     gc_threshold: int = Field(default=50_000, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _revocation_fits_the_rebalance(self) -> Settings:
+        if self.limits.revoke_timeout >= self.kafka.rebalance_timeout:
+            raise ValueError(
+                f"limits.revoke_timeout ({self.limits.revoke_timeout}s) must be shorter than "
+                f"kafka.rebalance_timeout ({self.kafka.rebalance_timeout}s)"
+            )
+        return self

@@ -46,7 +46,8 @@ class AgentSpec:
     mailbox: str
     reply_topic: str
     batch: Batch
-    concurrency: int
+    concurrency: int  # handler calls in flight at once
+    backlog: int  # records taken and not yet committed, at most
     retry: Retry
     timeout: float
     idempotent: bool

@@ -20,7 +20,6 @@ from streams.idempotency import Dedupe
 from streams.loop import AgentLoop
 from streams.metrics import Metrics
 from streams.policy import Batch, Retry
-from streams.processor import WindowProcessor
 from streams.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -58,12 +57,18 @@ class App:
         reply_to: str | None = None,
         batch: Batch | None = None,
         concurrency: int | None = None,
+        backlog: int | None = None,
         retry: Retry | None = None,
         timeout: float | None = None,
         idempotent: bool = False,
     ) -> Callable[[T], T]:
         """Declare an agent reading ``mailbox``: a function, a batch function or a class
-        with ``@handler`` methods (see :mod:`streams.agent`)."""
+        with ``@handler`` methods (see :mod:`streams.agent`).
+
+        ``concurrency`` handler calls run at once (same key in order); at most
+        ``backlog`` records are taken and not yet committed. A ``retry`` policy whose
+        worst case (``timeout`` x attempts + backoffs) does not fit in the group's
+        rebalance timeout is refused."""
         d = self.settings
 
         def register(target: T) -> T:
@@ -71,20 +76,21 @@ class App:
             agent_name = str(name or getattr(target, "__name__", mailbox))
             if any(s.name == agent_name for s in self.specs):
                 raise ConfigurationError(f"agent {agent_name!r} is declared twice")
-            self.specs.append(
-                AgentSpec(
-                    name=agent_name,
-                    mailbox=mailbox,
-                    reply_topic=reply_to or f"{mailbox}.replies",
-                    batch=batch or Batch(d.batch.max_size, d.batch.within, d.batch.eager),
-                    concurrency=concurrency or d.batch.concurrency,
-                    retry=retry or Retry(d.retry.attempts, d.retry.backoff, d.retry.max_backoff),
-                    timeout=timeout or d.limits.handler_timeout,
-                    idempotent=idempotent,
-                    routes=routes,
-                    batch_fn=batch_fn,
-                )
+            spec = AgentSpec(
+                name=agent_name,
+                mailbox=mailbox,
+                reply_topic=reply_to or f"{mailbox}.replies",
+                batch=batch or Batch(d.batch.max_size, d.batch.within, d.batch.eager),
+                concurrency=concurrency or d.batch.concurrency,
+                backlog=backlog or d.batch.backlog,
+                retry=retry or Retry(d.retry.attempts, d.retry.backoff, d.retry.max_backoff),
+                timeout=timeout or d.limits.handler_timeout,
+                idempotent=idempotent,
+                routes=routes,
+                batch_fn=batch_fn,
             )
+            _check_fits(spec, d.kafka.rebalance_timeout)
+            self.specs.append(spec)
             return target
 
         return register
@@ -120,8 +126,10 @@ class App:
         await self._faust.start()
 
     async def stop(self) -> None:
-        """Drain every agent (finish, publish, acknowledge), commit, then stop."""
-        await asyncio.gather(*(loop.drain() for loop in self.loops.values()))
+        """Drain every agent (finish, publish, acknowledge) within the shutdown timeout,
+        commit, then stop."""
+        timeout = self.settings.limits.shutdown_timeout
+        await asyncio.gather(*(loop.drain(timeout) for loop in self.loops.values()))
         if self._faust is not None:
             with contextlib.suppress(Exception):
                 await self._faust.consumer.commit()
@@ -137,7 +145,7 @@ class App:
     async def readiness(self, broker_timeout: float) -> dict[str, Any]:
         """Whether this worker does its job: running, not draining, holding partitions,
         and a broker answering. The dict says which part is missing."""
-        running = self._faust is not None and not (self.crashed and self.crashed.done())
+        running = self._faust is not None and self.failure() is None
         draining = any(loop.draining for loop in self.loops.values())
         partitions = (
             sorted(f"{tp.topic}:{tp.partition}" for tp in self._faust.consumer.assignment())
@@ -168,6 +176,12 @@ class App:
         finally:
             await self.stop()
 
+    def failure(self) -> BaseException | None:
+        """Why an agent of this app stopped, if one did."""
+        if self.crashed is not None and self.crashed.done() and not self.crashed.cancelled():
+            return self.crashed.exception()
+        return None
+
     def _crash(self, exc: BaseException) -> None:
         if self.crashed is not None and not self.crashed.done():
             self.crashed.set_exception(exc)
@@ -186,10 +200,9 @@ class App:
         if spec.idempotent and self._redis is not None:
             ttl = self.settings.limits.idempotency_ttl
             dedupe = Dedupe(self._redis, f"{self.id}.{spec.name}", ttl)
-        processor = WindowProcessor(
-            spec, self._publisher, self.metrics, self.settings.limits, dedupe
+        loop = self.loops[spec.name] = AgentLoop(
+            spec, self._publisher, self.metrics, self.settings.limits, self._crash, dedupe
         )
-        loop = self.loops[spec.name] = AgentLoop(processor, self.metrics, self._crash)
         high_water = max(4 * spec.batch.max_size, 4096)
         lag_gauge = self.metrics.lag
 
@@ -201,7 +214,7 @@ class App:
             # inbox, not in the stream (see streams.faust_source for why).
             aiter(stream.channel)
             app = stream.app
-            inbox = faust_source.inbox_for(app, spec.mailbox, high_water, lag)
+            inbox = faust_source.inbox_for(app, spec.mailbox, high_water, loop.quiesce, lag)
             await loop.run(inbox, app)
 
         body.__name__ = spec.name
@@ -221,14 +234,27 @@ def faust_app(app_id: str, settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=0.5,
         broker_session_timeout=k.session_timeout,
+        broker_rebalance_timeout=k.rebalance_timeout,
         broker_heartbeat_interval=k.heartbeat_interval,
         # On rebalance faust waits until every delivered event is acknowledged, which our
         # loops do after the outputs are durable: no duplicates when members come and go.
         stream_wait_empty=True,
         producer_acks=-1,
     )
-    faust_source.install(fapp)
+    faust_source.install(fapp, settings.limits.revoke_timeout)
     return fapp
+
+
+def _check_fits(spec: AgentSpec, rebalance_timeout: float) -> None:
+    worst = spec.retry.worst_case(spec.timeout)
+    if worst > rebalance_timeout:
+        r = spec.retry
+        raise ConfigurationError(
+            f"agent {spec.name!r}: one event may take up to {worst:.1f}s ({r.attempts} "
+            f"attempts x {spec.timeout}s timeout + backoffs), longer than the group's "
+            f"rebalance timeout of {rebalance_timeout}s; lower the timeout or the attempts, "
+            "or raise AGENTSTREAM_KAFKA__REBALANCE_TIMEOUT"
+        )
 
 
 def _credentials(settings: Settings) -> Any:

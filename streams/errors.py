@@ -12,20 +12,33 @@
     │   └── ProduceError            the broker did not acknowledge a record stage=produce
     ├── UnknownTopic                no such topic on the cluster            stage=produce
     ├── RequestTimeout              client.ask got no reply in time
-    └── ConfigurationError          an agent or app was declared wrongly
+    ├── ConfigurationError          an agent or app was declared wrongly
+    └── FatalError                  raised by a handler: stop the worker (exit 1) without
+                                    committing the event; another worker takes over
 
-Exceptions from outside this tree are retriable when they are ``TimeoutError`` or
-``ConnectionError`` (the network may come back) and final otherwise (a bug does not fix
-itself by running again).
+Exceptions from outside this tree are retriable when they are transient: ``TimeoutError``
+and ``ConnectionError``, the same errors of the Redis client, and Kafka errors that the
+client marks retriable (the network or the service may come back). Others are final (a
+bug does not fix itself by running again).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+import redis.exceptions
+from aiokafka.errors import KafkaError
+
 Stage = Literal["decode", "validate", "dispatch", "handle", "timeout", "produce"]
 
-TRANSIENT_BUILTINS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
+TRANSIENT: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    ConnectionError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    redis.exceptions.TryAgainError,
+)
 
 
 class AgentStreamError(Exception):
@@ -75,11 +88,24 @@ class ConfigurationError(AgentStreamError):
     pass
 
 
+class FatalError(AgentStreamError):
+    """Raise it from a handler when going on is pointless (revoked credentials, a broken
+    deployment): the event is not committed, the worker releases its partitions and
+    exits 1 so that its supervisor and alerts see it."""
+
+
 def is_retriable(exc: BaseException) -> bool:
     """Whether running the handler again may succeed."""
     if isinstance(exc, AgentStreamError):
         return exc.retriable
-    return isinstance(exc, TRANSIENT_BUILTINS)
+    return is_transient(exc)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the network or of a service that may pass by itself."""
+    if isinstance(exc, KafkaError):
+        return bool(exc.retriable)
+    return isinstance(exc, TRANSIENT)
 
 
 def stage_of(exc: BaseException) -> Stage:

@@ -16,48 +16,82 @@ our outputs are durable. So records of agent mailboxes take a shorter path:
   shutdown ``Consumer.wait_empty`` waits until our loop acknowledged it;
 * :func:`acknowledge` marks a record done; faust commits acknowledged offsets. Our loops
   acknowledge in offset order per partition, which faust's commit logic relies on;
-* on revocation, :class:`_Consumer` commits what was acknowledged before faust discards it.
+  :func:`release` forgets a record that will not be acknowledged (it is fetched again);
+* backpressure per mailbox: an :class:`Inbox` past its high water has its own partitions
+  paused (faust's ``pause_partitions``: left out of the fetch), and resumed when it has
+  drained to half; the fetch loop never waits for one agent, so other agents keep flowing;
+* on revocation, :class:`_Consumer` gives the agents a bounded time to finish what is in
+  flight (they abandon the rest, which is not committed), and commits what was
+  acknowledged before faust discards it.
+
+Private attributes used here, all checked by ``tests/unit/test_faust_contract.py``:
+faust ``Consumer._unacked_messages``, ``_waiting_for_ack``, ``_read_offset``,
+``_commit_every``, ``_n_acked``, ``_buffered_partitions``, ``_paused_partitions``,
+``_add_gap``, ``_to_message``, ``_wait_next_records``, ``_new_consumer_thread``,
+``_get_active_partitions``; faust ``AIOKafkaConsumerThread._create_worker_consumer``;
+aiokafka ``AIOKafkaConsumer._fetch_max_wait_ms``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import faust
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as aiokafka_driver
+from mode.utils.futures import notify
+
+log = logging.getLogger(__name__)
+
+#: What an agent does on revocation: ``quiesce(seconds)`` finishes what is in flight
+#: within ``seconds`` and abandons the rest.
+Quiesce = Callable[[float], Awaitable[None]]
 
 
 class Inbox:
     """Records of one mailbox on their way to an agent loop; a ``batching.Source``."""
 
     def __init__(
-        self, app: faust.App, high_water: int, lag: Callable[[int, int], None] | None = None
+        self,
+        app: faust.App,
+        topic: str,
+        high_water: int,
+        quiesce: Quiesce,
+        lag: Callable[[int, int], None] | None = None,
     ) -> None:
         self._app = app
+        self.topic = topic
+        self.quiesce = quiesce
         #: ``lag(partition, records)``: called after each fetch with what is left behind it
         self.lag = lag
-        self._consumer: Any = app.consumer  # faust.transport.consumer.Consumer
+        self._consumer: Any = app.consumer  # our _Consumer
         self._flow = app.flow_control
         self._items: collections.deque[Any] = collections.deque()
         self._high_water = high_water
+        self._low_water = high_water // 2
         self._waiter: asyncio.Future[None] | None = None
-        self._room = asyncio.Event()
-        self._room.set()
+        #: partitions of this mailbox paused because the inbox is full
+        self.paused: set[Any] = set()
 
     # -- fetch side ---------------------------------------------------------------------
     async def put_many(self, messages: list[Any]) -> None:
+        """Never waits: a full inbox pauses its partitions after the fetch is delivered."""
         self._items.extend(messages)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if len(self._items) >= self._high_water:
-            # Backpressure: the fetch loop waits until the agent has caught up.
-            self._room.clear()
-            await self._room.wait()
+
+    @property
+    def full(self) -> bool:
+        return len(self._items) >= self._high_water
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     # -- agent side ---------------------------------------------------------------------
     async def get(self) -> Any:
@@ -84,8 +118,8 @@ class Inbox:
 
     def _take(self) -> Any:
         message = self._items.popleft()
-        if not self._room.is_set() and len(self._items) < self._high_water // 2:
-            self._room.set()
+        if self.paused and len(self._items) <= self._low_water:
+            self._consumer.resume_for(self)
         if not self._flow.is_active() or message.generation_id != self._app.consumer_generation_id:
             return None
         # Consumer.track_message without its per-record sensor calls: faust's Monitor
@@ -98,6 +132,14 @@ class Inbox:
 def acknowledge(app: faust.App, message: Any) -> None:
     """The record and everything it produced are durable: its offset may be committed."""
     app.consumer.ack(message)
+
+
+def release(app: faust.App, message: Any) -> None:
+    """Stop tracking a record that will not be acknowledged (abandoned on rebalance or
+    shutdown); it is not committed, so it is fetched and handled again."""
+    consumer: Any = app.consumer
+    consumer._unacked_messages.discard(message)
+    notify(consumer._waiting_for_ack)
 
 
 #: faust hard-codes a 1.5 s fetch long-poll. aiokafka keeps one fetch in flight per broker
@@ -115,6 +157,10 @@ class _Consumer(aiokafka_driver.Consumer):
     against it; read offsets, gaps and ``broker_commit_every`` follow faust's own logic.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._resumed = asyncio.Event()
+
     async def _drain_messages(self, fetcher: Any) -> None:
         inboxes = cast(_Transport, self.transport).inboxes
         stopped_errors = cast(
@@ -126,10 +172,16 @@ class _Consumer(aiokafka_driver.Consumer):
         try:
             while not (consumer_stopped() or fetcher_stopped()):
                 self.diag.set_flag(CONSUMER_FETCHING)
+                if self._all_paused():
+                    await self._wait_resumed(1.0)
+                    continue
                 records, active = await self._wait_next_records(1.0)
                 await asyncio.sleep(0)
                 if records and not self.should_stop:
                     await self._deliver_all(records, active, inboxes)
+                for inbox in inboxes.values():
+                    if inbox.full:
+                        self._pause_for(inbox)
                 self.diag.unset_flag(CONSUMER_FETCHING)
         except stopped_errors:
             if self.transport.app.should_stop:
@@ -165,6 +217,35 @@ class _Consumer(aiokafka_driver.Consumer):
                 if self._stopped_flowing(generation):
                     return
                 await self._deliver(tp, [record], self._to_conductor)
+
+    # -- backpressure -------------------------------------------------------------------
+    def _pause_for(self, inbox: Inbox) -> None:
+        """Leave the inbox's partitions out of the fetch (after a fetch is delivered, so
+        no record of it is dropped). New partitions of a full inbox are paused too."""
+        tps = {tp for tp in self.assignment() if tp.topic == inbox.topic}
+        tps -= self._paused_partitions
+        if tps:
+            self.pause_partitions(tps)
+            inbox.paused |= tps
+            log.debug("paused %s: inbox holds %d records", sorted(tps), len(inbox))
+
+    def resume_for(self, inbox: Inbox) -> None:
+        tps = inbox.paused & self.assignment()
+        inbox.paused.clear()
+        if tps:
+            self.resume_partitions(tps)
+            self._resumed.set()
+            log.debug("resumed %s", sorted(tps))
+
+    def _all_paused(self) -> bool:
+        """Every assigned partition paused: faust's fetch would sleep a fixed second."""
+        return bool(self._paused_partitions) and not self._get_active_partitions()
+
+    async def _wait_resumed(self, seconds: float) -> None:
+        self._resumed.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._resumed.wait()
 
     def _stopped_flowing(self, generation: int) -> bool:
         return (
@@ -220,12 +301,17 @@ class _Consumer(aiokafka_driver.Consumer):
     async def on_partitions_revoked(self, revoked: set[Any]) -> None:
         """faust forgets the acknowledged but not yet committed offsets of revoked
         partitions before it waits for events in flight, so those would be handled again
-        by the next owner. Stop taking events, wait until the ones in flight are
-        acknowledged, and commit, before faust's own revocation runs."""
+        by the next owner. Stop taking events, give the agents ``revoke_timeout`` to
+        finish what is in flight (they abandon the rest, uncommitted), and commit, before
+        faust's own revocation runs."""
         if revoked and not self.should_stop:
             self.stop_flow()
             self.app.flow_control.suspend()
-            await self.wait_empty()
+            transport = cast(_Transport, self.transport)
+            budget = transport.revoke_timeout
+            await asyncio.gather(*(i.quiesce(budget) for i in transport.inboxes.values()))
+            with contextlib.suppress(Exception):  # faust logs it; the next owner redoes them
+                await self.commit()
         await super().on_partitions_revoked(revoked)
 
 
@@ -241,19 +327,24 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
 class _Transport(aiokafka_driver.Transport):
     Consumer = _Consumer
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, revoke_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.inboxes: dict[str, Inbox] = {}
+        self.revoke_timeout = revoke_timeout
 
 
-def install(app: faust.App) -> None:
+def install(app: faust.App, revoke_timeout: float) -> None:
     """Use :class:`_Consumer`; must run before ``app.consumer`` is first touched."""
-    app.transport = _Transport(app.conf.broker_consumer, app)
+    app.transport = _Transport(app.conf.broker_consumer, app, revoke_timeout=revoke_timeout)
 
 
 def inbox_for(
-    app: faust.App, topic: str, high_water: int, lag: Callable[[int, int], None] | None = None
+    app: faust.App,
+    topic: str,
+    high_water: int,
+    quiesce: Quiesce,
+    lag: Callable[[int, int], None] | None = None,
 ) -> Inbox:
-    inbox = Inbox(app, high_water, lag)
+    inbox = Inbox(app, topic, high_water, quiesce, lag)
     cast(_Transport, app.transport).inboxes[topic] = inbox
     return inbox

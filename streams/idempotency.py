@@ -3,7 +3,8 @@
 A claim is ``pending`` while the event is handled and becomes ``done`` once every record
 it produced is acknowledged. A redelivered event whose claim is ``done`` is skipped; one
 whose claim is still ``pending`` started before a crash, so its side effects may already
-have happened: it is dead-lettered rather than run twice.
+have happened: it is dead-lettered rather than run twice. The claim of an event that
+became a dead letter is dropped, so that replaying the dead letter handles it again.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ class Dedupe:
             previous = await pipe.execute()
         return [_state(p) for p in previous]
 
-    async def done(self, ids: list[str]) -> None:
-        if not ids:
-            return
+    async def settle(self, done: list[str], dropped: list[str]) -> None:
+        """Mark ``done`` handled; forget the claims of ``dropped`` (dead letters)."""
         async with self.client.pipeline(transaction=False) as pipe:
-            for event_id in ids:
+            for event_id in done:
                 pipe.set(self.prefix + event_id, b"done", px=self.ttl_ms)
+            if dropped:
+                pipe.delete(*(self.prefix + event_id for event_id in dropped))
             await pipe.execute()
 
 

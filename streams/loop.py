@@ -1,7 +1,16 @@
-"""The consume loop of one agent: take a window from the inbox, handle it, and while its
-outputs are on their way to the broker, go on with the next window. A window's events are
-acknowledged (so faust may commit them, gap-aware, never past an unacknowledged offset)
-only after its outputs are durable and every earlier window was acknowledged."""
+"""The consume loop of one agent.
+
+Intake takes windows from the mailbox's inbox (size/time/eager) and hands their events to
+the :class:`~streams.lanes.Lanes` as soon as a worker is free, while earlier windows'
+slow calls are still running: windows are the unit of intake, claims and metrics, never
+a gate for handling. Batch agents get each window as a list, one window at a time.
+
+Flow control: intake stops taking while every worker is busy or while ``backlog`` records
+are taken and not yet acknowledged; the inbox then fills up and its partitions are paused
+(see :mod:`streams.faust_source`), so a slow agent holds bounded memory and never stalls
+the others. On rebalance and shutdown, work in flight gets a bounded time; what does not
+finish is abandoned (not committed) and handled again by the partition's next owner.
+"""
 
 from __future__ import annotations
 
@@ -11,103 +20,123 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from streams.batching import CloseReason, Source, next_window
-from streams.faust_source import acknowledge
+from config import Limits
+from streams.acks import AckTracker
+from streams.agent import AgentSpec
+from streams.batching import CloseReason, Source, Window, next_window
+from streams.delivery import Delivery
+from streams.faust_source import acknowledge, release
+from streams.idempotency import Dedupe
+from streams.lanes import Lanes
 from streams.metrics import Metrics
-from streams.processor import WindowProcessor, WindowRun
+from streams.processor import Processor, Ready, event_key
+from streams.publisher import Publisher
 from streams.records import Inbound
 
 log = logging.getLogger(__name__)
 
-#: Windows whose outputs may be awaiting the broker while the next one is handled.
-SETTLING_WINDOWS = 2
-
 
 class AgentLoop:
-    """Handles windows one after another and settles them in the background, in order."""
+    """Intake, parallel handling, delivery and acknowledgement of one agent."""
 
     def __init__(
         self,
-        processor: WindowProcessor,
+        spec: AgentSpec,
+        publisher: Publisher,
         metrics: Metrics,
+        limits: Limits,
         on_fatal: Callable[[BaseException], None],
+        dedupe: Dedupe | None = None,
     ) -> None:
-        self.processor = processor
+        self.spec = spec
         self.on_fatal = on_fatal
-        self.spec = processor.spec
-        labels = (self.spec.name, self.spec.mailbox)
+        labels = (spec.name, spec.mailbox)
         self._consumed = metrics.consumed.labels(*labels)
         self._batch_size = metrics.batch_size.labels(*labels)
         self._batch_wait = metrics.batch_wait.labels(*labels)
         self._inflight = metrics.inflight.labels(*labels)
+        self.acks = AckTracker(self._ack, self._release, self._acked)
+        self.delivery = Delivery(spec, publisher, metrics, self.acks, dedupe, self._fail)
+        self.processor = Processor(spec, self.delivery, metrics, limits, dedupe)
+        self.lanes: Lanes[Ready] = Lanes(
+            spec.concurrency, event_key, self.processor.handle_event, self._fail
+        )
         self.closes: collections.Counter[CloseReason] = collections.Counter()
-        self._settling: collections.deque[asyncio.Task[None]] = collections.deque()
+        self._room = asyncio.Event()
+        self._admitted = asyncio.Event()
+        self._admitted.set()
+        self._epoch = 0  # bumped when in-flight work is abandoned
         self._failed: BaseException | None = None
         self._draining = False
-        self._busy = False
         self._task: asyncio.Task[None] | None = None
         self._app: Any = None
 
+    # -- intake -------------------------------------------------------------------------
     async def run(self, source: Source[Any], app: Any) -> None:
         """Consume ``source`` (faust consumer messages) until :meth:`drain`."""
         self._app = app
         self._task = asyncio.current_task()
         try:
-            await self._consume(source)
+            while not self._draining and self._failed is None:
+                await self._wait_room()
+                window = await next_window(source, self.spec.batch)
+                self._admitted.clear()
+                try:
+                    await self._admit(window)
+                finally:
+                    self._admitted.set()
         except asyncio.CancelledError:
-            if not self._draining:  # only our own drain() cancels an idle loop
+            if not self._draining:  # only our own drain() cancels the intake
                 raise
+        except Exception as exc:  # noqa: BLE001 - logged and fatal in _fail
+            self._fail(exc)
 
-    async def _consume(self, source: Source[Any]) -> None:
-        while not self._draining and self._failed is None:
-            window = await next_window(source, self.spec.batch)
-            self._busy = True
-            try:
-                await self._handle(window.items)
-            except Exception as exc:  # noqa: BLE001 - logged and fatal in _fail
-                # The window's records stay unacknowledged, so nothing of it is committed;
-                # the worker stops and a restart handles them again.
-                self._fail(exc)
+    async def _wait_room(self) -> None:
+        """Until a worker is free and the backlog is below its limit."""
+        while True:
+            if self.lanes.saturated:
+                await self.lanes.wait_room()
+            elif self.acks.pending >= self.spec.backlog:
+                self._room.clear()
+                await self._room.wait()
+            else:
                 return
-            finally:
-                self._busy = False
-            self.closes[window.reason] += 1
-            self._batch_wait.observe(window.waited)
 
-    async def _handle(self, messages: list[Any]) -> None:
-        while len(self._settling) >= SETTLING_WINDOWS:
-            await asyncio.wait([self._settling[0]])
-        records = [_inbound(m) for m in messages]
+    async def _admit(self, window: Window[Any]) -> None:
+        self.closes[window.reason] += 1
+        self._batch_wait.observe(window.waited)
+        records = [_inbound(m) for m in window.items]
         n = len(records)
         self._consumed.inc(n)
         self._batch_size.observe(n)
-        self._inflight.inc(n)
-        try:
-            run = await self.processor.handle(records)
-        except BaseException:
-            self._inflight.dec(n)
-            raise
-        before = self._settling[-1] if self._settling else None
-        task = asyncio.create_task(self._settle(run, messages, before))
-        self._settling.append(task)
-        task.add_done_callback(self._settled)
+        self.acks.register(records)
+        self._inflight.set(self.acks.pending)
+        epoch = self._epoch
+        processor = self.processor
+        ready = [r for r in map(processor.prepare, records) if r is not None]
+        ready = await processor.claim(ready)
+        if epoch != self._epoch:
+            return  # abandoned while claiming: released, fetched again
+        if self.spec.batch_fn is not None:
+            if ready:
+                await processor.handle_batch(ready)
+            return
+        submit = self.lanes.submit
+        for item in ready:
+            submit(item)
 
-    async def _settle(
-        self, run: WindowRun, messages: list[Any], before: asyncio.Task[None] | None
-    ) -> None:
-        try:
-            await run.settle()
-            if before is not None:
-                await before  # acknowledge in window order; raises if an earlier one failed
-            for message in messages:
-                acknowledge(self._app, message)
-        finally:
-            self._inflight.dec(len(messages))
+    # -- acknowledgement ----------------------------------------------------------------
+    def _ack(self, message: Any) -> None:
+        acknowledge(self._app, message)
 
-    def _settled(self, task: asyncio.Task[None]) -> None:
-        self._settling.remove(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            self._fail(exc)
+    def _release(self, message: Any) -> None:
+        release(self._app, message)
+
+    def _acked(self, _: int) -> None:
+        pending = self.acks.pending
+        self._inflight.set(pending)
+        if pending < self.spec.backlog:
+            self._room.set()
 
     def _fail(self, exc: BaseException) -> None:
         if self._failed is None:
@@ -115,21 +144,67 @@ class AgentLoop:
             log.critical("agent %s stopped: %s", self.spec.name, exc, exc_info=exc)
             self.on_fatal(exc)
 
+    # -- rebalance and shutdown ---------------------------------------------------------
     @property
     def draining(self) -> bool:
         return self._draining
 
-    async def drain(self) -> None:
-        """Stop taking windows; let the one in progress finish, then wait until every
-        window taken is published and acknowledged."""
+    @property
+    def failed(self) -> BaseException | None:
+        return self._failed
+
+    async def quiesce(self, seconds: float) -> None:
+        """A rebalance: give the events taken ``seconds`` to finish and be acknowledged,
+        then abandon the rest. (Events not started yet are not dropped at once: every
+        finished event behind one of them in its partition could not be committed, and
+        would be handled twice.)"""
+        finished = await self._finish(asyncio.get_running_loop().time() + seconds)
+        abandoned = await self._abandon(cancel=not finished)
+        if abandoned:
+            log.warning(
+                "agent %s: %d events not finished within the revocation budget of %.1fs "
+                "are abandoned; the partitions' next owner handles them again",
+                self.spec.name, abandoned, seconds,
+            )  # fmt: skip
+
+    async def drain(self, seconds: float) -> None:
+        """Stop taking events; finish what was taken within ``seconds``, then abandon
+        the rest (not committed: handled again after a restart)."""
         self._draining = True
+        deadline = asyncio.get_running_loop().time() + seconds
         task = self._task
         if task is not None and not task.done():
-            if not self._busy:
-                task.cancel()
-            await asyncio.wait([task])
-        if self._settling:
-            await asyncio.wait(list(self._settling))
+            if self._admitted.is_set():
+                task.cancel()  # waiting for room or for events: nothing half done
+            await asyncio.wait([task], timeout=max(0.0, deadline - task.get_loop().time()))
+        finished = await self._finish(deadline)
+        abandoned = await self._abandon(cancel=True)
+        if not finished:
+            log.warning(
+                "agent %s: drain ran out of its %.1fs; %d events not committed",
+                self.spec.name, seconds, abandoned,
+            )  # fmt: skip
+
+    async def _finish(self, deadline: float) -> bool:
+        """Until what was taken is handled and settled, or ``deadline``."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._admitted.wait()
+                await self.lanes.wait_idle()
+                await self.delivery.wait_idle()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _abandon(self, *, cancel: bool) -> int:
+        """Forget every record not acknowledged yet; with ``cancel``, also stop the
+        handler calls and deliveries still running."""
+        self._epoch += 1
+        self.lanes.clear()
+        if cancel:
+            await self.lanes.stop()
+            self.delivery.cancel()
+        return self.acks.abandon()
 
 
 def _inbound(m: Any) -> Inbound:

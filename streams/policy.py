@@ -35,5 +35,13 @@ class Retry:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed run number ``attempt`` (1-based)."""
-        cap = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
+        cap = self._cap(attempt)
         return cap / 2 + random.uniform(0, cap / 2)  # noqa: S311 - jitter, not crypto
+
+    def worst_case(self, timeout: float) -> float:
+        """The longest one event can take: every attempt runs to ``timeout``, every
+        backoff is as long as it can be."""
+        return self.attempts * timeout + sum(map(self._cap, range(1, self.attempts)))
+
+    def _cap(self, attempt: int) -> float:
+        return min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,3 +23,7 @@ class Inbound:
     envelope: Envelope | None = None
     attempts: int = 0
     outputs: list[Any] = field(default_factory=list)  # delivery futures of what it produced
+    letter: Any = None  # delivery future of its dead letter, if it became one
+    claimed: bool = False  # an idempotent agent claimed its ce_id in Redis
+    done: bool = False  # handled, and everything it produced is durable
+    track: collections.deque[Inbound] | None = None  # its partition's unacknowledged records

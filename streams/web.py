@@ -1,7 +1,8 @@
 """A worker's HTTP endpoints, on ``settings.web_port``:
 
 * ``GET /metrics``: the ``agentstream_*`` metrics in the Prometheus text format;
-* ``GET /healthz``: 200 while the process serves (its event loop answers);
+* ``GET /healthz``: 200 while the process serves (its event loop answers) and no agent
+  has stopped; 503 once one has (the worker is on its way out);
 * ``GET /readyz``: 200 when the app runs, is not draining, holds at least one partition
   and reaches a broker; 503 otherwise. Both health bodies are JSON saying why.
 """
@@ -65,6 +66,9 @@ class WebServer:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, _: web.Request) -> web.Response:
+        failure = self.app.failure()
+        if failure is not None:
+            return _json(503, {"status": "failed", "app": self.app.id, "error": repr(failure)})
         return _json(200, {"status": "alive", "app": self.app.id})
 
     async def _readyz(self, _: web.Request) -> web.Response:

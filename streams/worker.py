@@ -23,6 +23,10 @@ from streams.web import WebServer
 
 log = logging.getLogger("agentstream.worker")
 
+#: Beyond the agents' drain (``limits.shutdown_timeout``): the final commit, leaving the
+#: group and stopping the producer.
+STOP_GRACE = 5.0
+
 
 def load_app(path: str, app_dir: Path) -> App:
     """Import ``module:attribute`` (an :class:`App`, or a function returning one)."""
@@ -44,6 +48,8 @@ def load_app(path: str, app_dir: Path) -> App:
 
 def run(path: str, app_dir: Path, workers: int) -> int:
     """Run the app in this process, or supervise ``workers`` child processes."""
+    # Until the event loop takes over, SIGTERM means: nothing started, exit cleanly.
+    signal.signal(signal.SIGTERM, _exit_before_start)
     settings = Settings()
     _configure_logging(settings)
     if workers > 1:
@@ -59,6 +65,10 @@ def run(path: str, app_dir: Path, workers: int) -> int:
     return asyncio.run(serve(app))
 
 
+def _exit_before_start(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def tune_gc(settings: Settings) -> None:
     """Freeze what start-up allocated and collect young objects less often."""
     if settings.gc_threshold:
@@ -68,31 +78,59 @@ def tune_gc(settings: Settings) -> None:
 
 
 async def serve(app: App) -> int:
+    """Run ``app`` until SIGTERM/SIGINT or a fatal error, then drain within
+    ``limits.shutdown_timeout``; a second signal, or a drain past its deadline, exits at
+    once (what was not committed is handled again by the next owner)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            _exit_now("second signal while draining")
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     web = WebServer(app, app.settings.web_port)
     try:
         await web.start()  # first: a port in use stops the worker before it joins the group
     except OSError as e:
         log.error("worker %d: %s", os.getpid(), e)  # noqa: TRY400 - a clear message, no trace
         return 1
-    await app.start()
-    tune_gc(app.settings)
-    assert app.crashed is not None  # noqa: S101 - set by start()
-    names = ", ".join(f"{s.name}<-{s.mailbox}" for s in app.specs)
-    log.info("worker %d ready: app %s, agents %s", os.getpid(), app.id, names)
     stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
-    crashed: asyncio.Future[object] = asyncio.ensure_future(app.crashed)
-    await asyncio.wait([stopping, crashed], return_when=asyncio.FIRST_COMPLETED)
+    starting: asyncio.Future[object] = asyncio.ensure_future(app.start())
+    await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # stopped while joining the group: nothing handled yet
+        starting.cancel()
+        await asyncio.wait([starting])
+    else:
+        starting.result()
+        tune_gc(app.settings)
+        names = ", ".join(f"{s.name}<-{s.mailbox}" for s in app.specs)
+        log.info("worker %d ready: app %s, agents %s", os.getpid(), app.id, names)
+        assert app.crashed is not None  # noqa: S101 - set by start()
+        crashed: asyncio.Future[object] = asyncio.ensure_future(app.crashed)
+        await asyncio.wait([stopping, crashed], return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
-    failed = app.crashed.done() and app.crashed.exception() is not None
+    failed = app.failure() is not None
     log.info("worker %d %s: draining", os.getpid(), "crashed" if failed else "stopping")
-    await app.stop()
+    timeout = app.settings.limits.shutdown_timeout
+    try:
+        async with asyncio.timeout(timeout + STOP_GRACE):
+            await app.stop()
+    except TimeoutError:
+        _exit_now(f"stopping took longer than {timeout + STOP_GRACE:.0f}s")
     await web.stop()
     log.info("worker %d stopped", os.getpid())
     return 1 if failed else 0
+
+
+def _exit_now(why: str) -> None:
+    """Leave without draining: the group reassigns the partitions after the session
+    timeout and their uncommitted events are handled again."""
+    log.error("worker %d exits without draining: %s", os.getpid(), why)
+    logging.shutdown()
+    os._exit(1)
 
 
 def _supervise(path: str, app_dir: Path, workers: int, web_port: int) -> int:

@@ -103,6 +103,7 @@ async def _run(
             if sig == signal.SIGTERM:
                 assert code == 0, workers.logs()
             workers.start(slot)
+            await wait_until(lambda s=slot: workers.ready(s), 60, f"worker {slot} ready")
         await wait_until(lambda: _seen(outcomes, n), 240, f"all {n} outcomes")
     except AssertionError:
         print(workers.logs())

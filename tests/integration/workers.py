@@ -28,17 +28,23 @@ class Workers:
             "AGENTSTREAM_WEB_PORT": "0",  # several workers on one host
         }
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.log_files: dict[int, Path] = {}
         self.exit_codes: list[tuple[int, int]] = []
         self._starts = 0
 
     def start(self, slot: int) -> None:
         self._starts += 1
-        log = (self.tmp / f"worker-{slot}-{self._starts}.log").open("wb")
+        path = self.log_files[slot] = self.tmp / f"worker-{slot}-{self._starts}.log"
+        log = path.open("wb")
         self.procs[slot] = subprocess.Popen(  # noqa: S603 - our own command line
             [sys.executable, "-m", "streams", "worker", "testapp:app", "--app-dir", str(self.tmp)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log.close()
+
+    async def ready(self, slot: int) -> bool:
+        """The worker in ``slot`` has joined its group and runs its agents."""
+        return " ready: " in self.log_files[slot].read_text(errors="replace")
 
     def signal(self, slot: int, sig: signal.Signals) -> int:
         proc = self.procs.pop(slot)

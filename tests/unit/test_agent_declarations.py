@@ -87,3 +87,24 @@ class NoHandlers:
 def test_wrong_declarations_say_what_is_wrong(target: object, says: str) -> None:
     with pytest.raises(ConfigurationError, match=says):
         routes_of(target)
+
+
+def test_a_policy_whose_worst_case_outlasts_the_rebalance_timeout_is_refused() -> None:
+    from config import KafkaSettings, Settings
+    from streams import App, Retry
+
+    settings = Settings(kafka=KafkaSettings(rebalance_timeout=60))
+    app = App("declarations", settings)
+    with pytest.raises(ConfigurationError, match=r"up to 91\.5s .* rebalance timeout of 60"):
+        app.agent("m", timeout=30, retry=Retry(attempts=3, backoff=0.5, max_backoff=1))(single)
+    app.agent("m", timeout=19, retry=Retry(attempts=3, backoff=0.5, max_backoff=1))(single)
+    assert [s.name for s in app.specs] == ["single"]
+
+
+def test_revocation_budget_must_be_shorter_than_the_rebalance_timeout() -> None:
+    from pydantic import ValidationError
+
+    from config import KafkaSettings, Limits, Settings
+
+    with pytest.raises(ValidationError, match="revoke_timeout"):
+        Settings(kafka=KafkaSettings(rebalance_timeout=10), limits=Limits(revoke_timeout=10))

@@ -44,3 +44,20 @@ def test_batch_rejects_nonsense() -> None:
 def test_errors_are_classed_by_type(exc: BaseException, retriable: bool, stage: str) -> None:
     assert is_retriable(exc) is retriable
     assert stage_of(exc) == stage
+
+
+def test_worst_case_counts_every_attempt_and_the_longest_backoffs() -> None:
+    r = Retry(attempts=3, backoff=1.0, max_backoff=1.5)
+    assert r.worst_case(timeout=10) == 3 * 10 + 1.0 + 1.5
+    assert Retry(attempts=1).worst_case(timeout=7) == 7
+
+
+def test_transient_errors_of_dependencies_are_retriable() -> None:
+    import redis.exceptions
+    from aiokafka.errors import KafkaConnectionError, UnsupportedVersionError
+
+    assert is_retriable(redis.exceptions.ConnectionError("closed by server"))
+    assert is_retriable(redis.exceptions.TimeoutError())
+    assert is_retriable(KafkaConnectionError())
+    assert not is_retriable(UnsupportedVersionError())
+    assert not is_retriable(redis.exceptions.ResponseError("WRONGTYPE"))

@@ -1,0 +1,180 @@
+"""From handled events to acknowledged inputs.
+
+A handled event's results and fan-out join the agent's open output batch; dead letters go
+out at once. Events that finish in the same loop step share one batch, submitted at the
+end of that step (a window whose handlers never suspend is one batch; slow events go out
+as they finish, without waiting for the rest of their window). Once the broker
+acknowledged everything a batch's events produced, the events are done and the
+:class:`~streams.acks.AckTracker` acknowledges them in offset order.
+
+A failed output turns its event into a dead letter; a failed dead letter is fatal, and
+nothing of that event is ever acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from streams.acks import AckTracker
+from streams.agent import AgentSpec
+from streams.deadletter import dead_letter_headers
+from streams.errors import AgentStreamError, ProduceError, Stage
+from streams.idempotency import Dedupe
+from streams.metrics import Metrics
+from streams.publisher import Publisher
+from streams.records import Inbound
+from streams.retrying import retrying
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryFailed(AgentStreamError):
+    """A dead letter could not be written: nothing of its event may be committed."""
+
+
+class Delivery:
+    """The open output batch of one agent, and the settling of submitted ones."""
+
+    def __init__(
+        self,
+        spec: AgentSpec,
+        publisher: Publisher,
+        metrics: Metrics,
+        acks: AckTracker,
+        dedupe: Dedupe | None,
+        on_fatal: Callable[[BaseException], None],
+    ) -> None:
+        self.spec = spec
+        self.publisher = publisher
+        self.acks = acks
+        self.dedupe = dedupe
+        self.on_fatal = on_fatal
+        labels = (spec.name, spec.mailbox)
+        self.errors = metrics.errors
+        self._dead = metrics.dead_letters.labels(*labels)
+        self._produced = metrics.produced.labels(*labels)
+        self.out = publisher.batch()
+        self._handled: list[Inbound] = []
+        self._scheduled = False
+        self._flushed: asyncio.Future[None] | None = None
+        self._settling: set[asyncio.Task[None]] = set()
+
+    # -- from the handlers --------------------------------------------------------------
+    def finished(self, record: Inbound) -> None:
+        """``record`` is handled: its outputs are in ``out`` (or it became a dead letter)."""
+        self._handled.append(record)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def dead_letter(
+        self, record: Inbound, stage: Stage, error: BaseException, attempts: int
+    ) -> None:
+        """Send ``record`` to the dead-letter topic with why it failed."""
+        self.errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
+        headers = dead_letter_headers(record, self.spec.name, stage, error, attempts)
+        send = self.publisher.send_raw(
+            self.spec.dead_letter_topic, record.value, record.key, headers
+        )
+        record.letter = asyncio.ensure_future(_resolve(send))
+
+    # -- settling -----------------------------------------------------------------------
+    @property
+    def idle(self) -> bool:
+        return not (self._scheduled or self._settling)
+
+    async def wait_idle(self) -> None:
+        """Until every handled event is settled (or failed)."""
+        while not self.idle:
+            if self._settling:
+                await asyncio.wait(list(self._settling))
+            else:
+                await asyncio.sleep(0)  # the scheduled flush runs
+
+    def cancel(self) -> None:
+        """Stop settling (shutdown past its deadline); nothing unsettled is acknowledged."""
+        for task in self._settling:
+            task.cancel()
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        handled, self._handled = self._handled, []
+        out, self.out = self.out, self.publisher.batch()
+        before, self._flushed = self._flushed, asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._settle(out, handled, before, self._flushed))
+        self._settling.add(task)
+        task.add_done_callback(self._settled)
+
+    async def _settle(
+        self,
+        out: Any,
+        handled: list[Inbound],
+        before: asyncio.Future[None] | None,
+        flushed: asyncio.Future[None],
+    ) -> None:
+        try:
+            if before is not None:
+                await before  # batches reach the producer in the order they were filled
+            await out.flush()
+        finally:
+            flushed.set_result(None)
+        await self._durable(handled)
+        if self.dedupe is not None:
+            await self._mark(handled)
+        self.acks.done(handled)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        self._settling.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self.on_fatal(exc)
+
+    async def _durable(self, records: list[Inbound]) -> None:
+        """Wait for every output; a failed one turns its record into a dead letter; a
+        failed dead letter raises :class:`DeliveryFailed`."""
+        outputs = {f for r in records for f in r.outputs}
+        if outputs:
+            await asyncio.wait(outputs)
+        bad = {f: e for f in outputs if (e := _failure(f)) is not None}
+        produced = 0
+        for record in records:
+            produced += len(record.outputs)
+            if bad and (failed := [bad[f] for f in record.outputs if f in bad]):
+                produced -= len(failed)
+                err = ProduceError(f"{len(failed)} output(s) not acknowledged: {failed[0]!r}")
+                self.dead_letter(record, "produce", err, record.attempts)
+        self._produced.inc(produced)
+        letters = [r.letter for r in records if r.letter is not None]
+        if not letters:
+            return
+        outcomes = await asyncio.gather(*letters, return_exceptions=True)
+        errors = [e for e in outcomes if isinstance(e, BaseException)]
+        self._dead.inc(len(outcomes) - len(errors))
+        if errors:
+            raise DeliveryFailed(
+                f"{len(errors)} dead letter(s) to {self.spec.dead_letter_topic} "
+                f"failed: {errors[0]!r}"
+            ) from errors[0]
+
+    async def _mark(self, records: list[Inbound]) -> None:
+        """Claims of handled events become ``done``; those of dead letters are dropped,
+        so a replay of the dead letter is handled again."""
+        assert self.dedupe is not None  # noqa: S101 - checked by the caller
+        done = [r.envelope.id for r in records if r.claimed and r.letter is None and r.envelope]
+        dropped = [r.envelope.id for r in records if r.claimed and r.letter and r.envelope]
+        if done or dropped:
+            dedupe = self.dedupe
+            await retrying(lambda: dedupe.settle(done, dropped), "redis (idempotency keys)", log)
+
+
+async def _resolve(send: Any) -> Any:
+    fut = await send
+    return await fut
+
+
+def _failure(future: asyncio.Future[Any]) -> BaseException | None:
+    if future.cancelled():
+        return asyncio.CancelledError()
+    return future.exception()

@@ -1,0 +1,183 @@
+"""Parallel handling across windows: same key strictly in order, different keys never
+waiting for each other, at most ``limit`` handler calls in flight.
+
+Events are submitted as they are taken, window after window, and run on a pool of
+``limit`` long-lived worker tasks. A key whose previous event still runs parks the next
+one in its lane; the lane hands it to the workers when the previous one finishes. So a
+slow call holds back only later events of its own key, and a window never waits for its
+slowest event.
+
+Every event runs inside a worker task, first step included, so a handler that uses
+``asyncio.timeout`` or a ``TaskGroup`` binds them to a task that does nothing else.
+Workers wake one another only while runnable events remain, so a window whose handlers
+never suspend runs in one task step without waking the whole pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Lanes(Generic[T]):
+    """Keyed, bounded parallelism. ``run`` handles its own errors; one that escapes it
+    is a bug and goes to ``on_error``."""
+
+    def __init__(
+        self,
+        limit: int,
+        key: Callable[[T], Hashable | None],
+        run: Callable[[T], Awaitable[None]],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        if limit < 1:
+            raise ValueError("Lanes need a limit >= 1")
+        self.limit = limit
+        self._key = key
+        self._run = run
+        self._on_error = on_error
+        #: keys with an event running or runnable -> the events of that key behind it
+        self._lanes: dict[Hashable, collections.deque[T]] = {}
+        self._ready: collections.deque[T] = collections.deque()
+        self._workers: list[asyncio.Task[None]] = []
+        self._idle: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._waking = 0  # workers woken that have not taken an event yet
+        self._running = 0
+        self._parked = 0  # events waiting in a lane behind their key
+        self._started = False
+        self._changed: asyncio.Future[None] | None = None
+
+    # -- submitting ---------------------------------------------------------------------
+    def submit(self, item: T) -> None:
+        """Queue ``item``; it runs when a worker is free and no earlier event of its key
+        is running or waiting."""
+        k = self._key(item)
+        if k is not None:
+            lane = self._lanes.get(k)
+            if lane is not None:
+                lane.append(item)
+                self._parked += 1
+                return
+            self._lanes[k] = collections.deque()
+        self._ready.append(item)
+        self._wake()
+
+    @property
+    def saturated(self) -> bool:
+        """True while runnable events wait for a worker (no room for more)."""
+        return bool(self._ready)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing running, runnable or parked."""
+        return not (self._running or self._ready or self._parked)
+
+    @property
+    def pending(self) -> int:
+        """Events submitted and not finished."""
+        return self._running + len(self._ready) + self._parked
+
+    async def wait_room(self) -> None:
+        """Return once a worker could start another event."""
+        while self._ready:
+            await self._wait_change()
+
+    async def wait_idle(self) -> None:
+        """Return once every submitted event has finished."""
+        while not self.idle:
+            await self._wait_change()
+
+    def clear(self) -> int:
+        """Forget every event not yet running (a rebalance abandons them); returns how many."""
+        dropped = len(self._ready) + self._parked
+        for item in self._ready:  # a runnable event heads its lane: the lane goes with it
+            if (k := self._key(item)) is not None:
+                self._lanes.pop(k, None)
+        self._ready.clear()
+        for lane in self._lanes.values():  # lanes of running events lose what waits behind
+            lane.clear()
+        self._parked = 0
+        self._notify()
+        return dropped
+
+    async def stop(self) -> None:
+        """Cancel the workers (and the events they run)."""
+        for task in self._workers:
+            task.cancel()
+        if self._workers:
+            await asyncio.wait(self._workers)
+        self._workers.clear()
+        self._idle.clear()
+        self._waking = 0
+        self._started = False
+
+    # -- workers ------------------------------------------------------------------------
+    def _wake(self) -> None:
+        if not self._started:
+            self._start()
+        if self._waking == 0 and self._idle:
+            self._waking += 1
+            self._idle.popleft().set_result(None)
+
+    def _start(self) -> None:
+        self._started = True
+        self._workers = [asyncio.create_task(self._worker()) for _ in range(self.limit)]
+
+    async def _worker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._ready:
+                waiter = loop.create_future()
+                self._idle.append(waiter)
+                try:
+                    await waiter
+                except asyncio.CancelledError:
+                    if waiter in self._idle:
+                        self._idle.remove(waiter)
+                    raise
+                self._waking -= 1
+                if not self._ready:
+                    continue
+            item = self._ready.popleft()
+            if self._ready:
+                self._wake()  # more runnable events: let another worker take the next
+            else:
+                self._notify()
+            self._running += 1
+            try:
+                await self._run(item)
+            except Exception as exc:  # noqa: BLE001 - a bug in the runtime: fatal
+                self._on_error(exc)
+            finally:
+                self._running -= 1
+                self._advance(self._key(item))
+                if self.idle:
+                    self._notify()
+
+    def _advance(self, k: Hashable | None) -> None:
+        """The event of key ``k`` finished: its lane's next event becomes runnable."""
+        if k is None:
+            return
+        lane = self._lanes.get(k)
+        if lane is None:
+            return
+        if lane:
+            self._parked -= 1
+            self._ready.append(lane.popleft())
+        else:
+            del self._lanes[k]
+
+    # -- waiting for changes ------------------------------------------------------------
+    async def _wait_change(self) -> None:
+        if self._changed is None:
+            self._changed = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._changed)
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, None
+        if changed is not None and not changed.done():
+            changed.set_result(None)

@@ -1,0 +1,77 @@
+"""The private parts of faust, mode and aiokafka that streams/faust_source.py relies on.
+
+The hot path bypasses faust's Stream/Event machinery (see that module's docstring). If an
+upgrade renames or removes one of these, this test names it before a worker loses or
+skips records on a rebalance. Versions are pinned in pyproject.toml.
+"""
+
+import inspect
+from importlib.metadata import version
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from faust.transport.consumer import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaDriverConsumer
+
+PINNED = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0", "mode-streaming": None}
+
+# Instance state, found where the class assigns it.
+CONSUMER_STATE = [
+    "_unacked_messages",
+    "_waiting_for_ack",
+    "_read_offset",
+    "_commit_every",
+    "_n_acked",
+    "_buffered_partitions",
+    "_paused_partitions",
+    "_committed_offset",
+    "_acked",
+]
+CONSUMER_METHODS = [
+    "_add_gap",
+    "_to_message",
+    "_wait_next_records",
+    "_new_consumer_thread",
+    "_get_active_partitions",
+    "_drain_messages",
+    "pause_partitions",
+    "resume_partitions",
+    "on_partitions_revoked",
+    "wait_empty",
+    "ack",
+    "commit",
+]
+
+
+@pytest.mark.parametrize(("package", "pinned"), [(p, v) for p, v in PINNED.items() if v])
+def test_versions_are_the_pinned_ones(package: str, pinned: str) -> None:
+    assert version(package) == pinned
+
+
+@pytest.mark.parametrize("name", CONSUMER_STATE)
+def test_faust_consumer_keeps_its_state_where_we_read_it(name: str) -> None:
+    source = inspect.getsource(Consumer)
+    assert f"self.{name} =" in source or f"self.{name}:" in source
+
+
+@pytest.mark.parametrize("name", CONSUMER_METHODS)
+def test_faust_consumer_methods_we_call_or_override_exist(name: str) -> None:
+    assert callable(getattr(AIOKafkaDriverConsumer, name))
+
+
+def test_faust_consumer_thread_builds_the_aiokafka_consumer_in_one_place() -> None:
+    assert callable(AIOKafkaConsumerThread._create_worker_consumer)
+
+
+def test_aiokafka_keeps_the_fetch_long_poll_where_we_shorten_it() -> None:
+    assert "self._fetch_max_wait_ms = fetch_max_wait_ms" in inspect.getsource(
+        AIOKafkaConsumer.__init__
+    )
+
+
+def test_drain_messages_is_what_the_fetcher_service_runs() -> None:
+    """Our _Consumer replaces _drain_messages; faust's fetcher must still call it."""
+    from faust.transport.consumer import Fetcher
+
+    assert "_drain_messages" in inspect.getsource(Fetcher)
