@@ -16,8 +16,8 @@ from streams.records import Inbound
 
 
 class AckTracker:
-    """Records taken from one mailbox and not yet acknowledged, in offset order per
-    partition. ``pending`` is their count: the agent's backlog."""
+    """Records taken from one mailbox (one topic) and not yet acknowledged, in offset
+    order per partition. ``pending`` is their count: the agent's backlog."""
 
     def __init__(
         self,
@@ -28,7 +28,7 @@ class AckTracker:
         self._ack = ack
         self._release = release
         self._on_acked = on_acked
-        self._queues: dict[tuple[str, int], collections.deque[Inbound]] = {}
+        self._queues: dict[int, collections.deque[Inbound]] = {}
         self.pending = 0
 
     def register(self, records: Iterable[Inbound]) -> None:
@@ -36,9 +36,9 @@ class AckTracker:
         queues = self._queues
         n = 0
         for record in records:
-            queue = queues.get((record.topic, record.partition))
+            queue = queues.get(record.partition)
             if queue is None:
-                queue = queues[(record.topic, record.partition)] = collections.deque()
+                queue = queues[record.partition] = collections.deque()
             queue.append(record)
             record.track = queue
             n += 1

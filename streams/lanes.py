@@ -52,19 +52,22 @@ class Lanes(Generic[T]):
         self._changed: asyncio.Future[None] | None = None
 
     # -- submitting ---------------------------------------------------------------------
-    def submit(self, item: T) -> None:
-        """Queue ``item``; it runs when a worker is free and no earlier event of its key
-        is running or waiting."""
-        k = self._key(item)
-        if k is not None:
-            lane = self._lanes.get(k)
-            if lane is not None:
-                lane.append(item)
-                self._parked += 1
-                return
-            self._lanes[k] = collections.deque()
-        self._ready.append(item)
-        self._wake()
+    def submit(self, items: list[T]) -> None:
+        """Queue ``items`` in order; each runs when a worker is free and no earlier event
+        of its key is running or waiting."""
+        lanes, ready, key = self._lanes, self._ready, self._key
+        for item in items:
+            k = key(item)
+            if k is not None:
+                lane = lanes.get(k)
+                if lane is not None:
+                    lane.append(item)
+                    self._parked += 1
+                    continue
+                lanes[k] = collections.deque()
+            ready.append(item)
+        if ready:
+            self._wake()
 
     @property
     def saturated(self) -> bool:
@@ -129,8 +132,9 @@ class Lanes(Generic[T]):
 
     async def _worker(self) -> None:
         loop = asyncio.get_running_loop()
+        ready, lanes, key, run = self._ready, self._lanes, self._key, self._run
         while True:
-            if not self._ready:
+            if not ready:
                 waiter = loop.create_future()
                 self._idle.append(waiter)
                 try:
@@ -140,36 +144,29 @@ class Lanes(Generic[T]):
                         self._idle.remove(waiter)
                     raise
                 self._waking -= 1
-                if not self._ready:
-                    continue
-            item = self._ready.popleft()
-            if self._ready:
+                continue
+            item = ready.popleft()
+            if not ready:
+                self._notify()  # room for more
+            elif self._waking == 0 and self._idle:
                 self._wake()  # more runnable events: let another worker take the next
-            else:
-                self._notify()
             self._running += 1
             try:
-                await self._run(item)
+                await run(item)
             except Exception as exc:  # noqa: BLE001 - a bug in the runtime: fatal
                 self._on_error(exc)
             finally:
                 self._running -= 1
-                self._advance(self._key(item))
-                if self.idle:
+                # The event of key k finished: its lane's next event becomes runnable.
+                k = key(item)
+                if k is not None and (lane := lanes.get(k)) is not None:
+                    if lane:
+                        self._parked -= 1
+                        ready.append(lane.popleft())
+                    else:
+                        del lanes[k]
+                if not (self._running or ready or self._parked):
                     self._notify()
-
-    def _advance(self, k: Hashable | None) -> None:
-        """The event of key ``k`` finished: its lane's next event becomes runnable."""
-        if k is None:
-            return
-        lane = self._lanes.get(k)
-        if lane is None:
-            return
-        if lane:
-            self._parked -= 1
-            self._ready.append(lane.popleft())
-        else:
-            del self._lanes[k]
 
     # -- waiting for changes ------------------------------------------------------------
     async def _wait_change(self) -> None:

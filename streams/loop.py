@@ -121,9 +121,7 @@ class AgentLoop:
             if ready:
                 await processor.handle_batch(ready)
             return
-        submit = self.lanes.submit
-        for item in ready:
-            submit(item)
+        self.lanes.submit(ready)
 
     # -- acknowledgement ----------------------------------------------------------------
     def _ack(self, message: Any) -> None:

@@ -13,7 +13,7 @@ from config import Limits
 from schemas import Envelope, EnvelopeError, Message
 from streams.agent import AgentSpec, Route
 from streams.codec import parse
-from streams.context import BatchContext, Context, Sent, publish, successor
+from streams.context import BatchContext, Context, publish, successor
 from streams.delivery import Delivery
 from streams.errors import (
     AgentStreamError,
@@ -106,17 +106,30 @@ class Processor:
         envelope = record.envelope
         assert envelope is not None  # noqa: S101 - set by prepare
         name = self.spec.name
+        started = time.perf_counter()
+        ctx = Context(name, record, envelope)
+        try:  # the first attempt inline: most handler calls succeed
+            result = await invoke(route.fn(msg, ctx), self.spec.timeout)
+        except FatalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - classed and retried in _retry
 
-        def call() -> tuple[Awaitable[Any], Context]:
-            ctx = Context(name, record, envelope)
-            return route.fn(msg, ctx), ctx
+            def call() -> tuple[Awaitable[Any], Context]:
+                ctx = Context(name, record, envelope)
+                return route.fn(msg, ctx), ctx
 
-        outcome = await self._attempts(call, [record])
-        if outcome is not None:
+            outcome = await self._retry(call, [record], error, started)
+            if outcome is None:
+                self.delivery.finished(record)
+                return
             result, ctx = outcome
-            self._publish(ctx.sent)
-            if result is not None:
-                self._reply(record, result)
+        else:
+            self._duration.observe(time.perf_counter() - started)
+            record.attempts = 1
+        if ctx.sent:
+            publish(self.delivery.out, ctx.sent)
+        if result is not None:
+            self._reply(record, result)
         self.delivery.finished(record)
 
     async def handle_batch(self, ready: list[Ready]) -> None:
@@ -141,7 +154,8 @@ class Processor:
                 for record in records:
                     self._fail(record, err, 1)
                 return
-            self._publish(ctx.sent)
+            if ctx.sent:
+                publish(self.delivery.out, ctx.sent)
             for record, result in zip(records, results, strict=True):
                 if result is not None:
                     self._reply(record, result)
@@ -154,33 +168,50 @@ class Processor:
         """Run the handler, retrying with backoff while the error is retriable and
         attempts remain; dead-letter the records on the final failure (and return None).
         What a failed attempt sent is discarded."""
-        retry = self.spec.retry
         started = time.perf_counter()
+        awaitable, ctx = call()
+        try:
+            result = await invoke(awaitable, self.spec.timeout)
+        except FatalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - classed and retried in _retry
+            return await self._retry(call, records, error, started)
+        self._duration.observe(time.perf_counter() - started)
+        for record in records:
+            record.attempts = 1
+        return result, ctx
+
+    async def _retry(
+        self,
+        call: Callable[[], tuple[Awaitable[Any], C]],
+        records: list[Inbound],
+        error: Exception,
+        started: float,
+    ) -> tuple[Any, C] | None:
+        """Attempt 1 failed with ``error``: go on as the retry policy says."""
+        retry = self.spec.retry
         attempt = 1
         while True:
+            if attempt >= retry.attempts or not is_retriable(error):
+                for record in records:
+                    record.attempts = attempt
+                    self.delivery.dead_letter(record, stage_of(error), error, attempt)
+                return None
+            self._retries.inc()
+            await asyncio.sleep(retry.delay(attempt))
+            attempt += 1
             awaitable, ctx = call()
             try:
                 result = await invoke(awaitable, self.spec.timeout)
             except FatalError:
                 raise
-            except Exception as error:  # noqa: BLE001 - every handler failure is classed here
-                if attempt >= retry.attempts or not is_retriable(error):
-                    for record in records:
-                        record.attempts = attempt
-                        self.delivery.dead_letter(record, stage_of(error), error, attempt)
-                    return None
-                self._retries.inc()
-                await asyncio.sleep(retry.delay(attempt))
-                attempt += 1
+            except Exception as e:  # noqa: BLE001 - every handler failure is classed here
+                error = e
             else:
                 self._duration.observe(time.perf_counter() - started)
                 for record in records:
                     record.attempts = attempt
                 return result, ctx
-
-    def _publish(self, sent: list[Sent]) -> None:
-        if sent:
-            publish(self.delivery.out, sent)
 
     def _reply(self, record: Inbound, result: Message) -> None:
         """Queue a result for the reply topic; one that cannot be encoded is a dead letter."""

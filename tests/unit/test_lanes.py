@@ -40,10 +40,10 @@ class Recorder:
 async def test_same_key_runs_in_submission_order_and_other_keys_do_not_wait() -> None:
     rec = Recorder({0: 0.2})  # the first event of key a is slow
     lanes = rec.lanes(limit=4)
-    lanes.submit(("a", 0))
-    lanes.submit(("a", 1))
+    lanes.submit([("a", 0)])
+    lanes.submit([("a", 1)])
     for i in range(2, 20):
-        lanes.submit((f"k{i}", i))
+        lanes.submit([(f"k{i}", i)])
     await asyncio.sleep(0.05)
     assert len(rec.finished) == 18  # every other key done while a's first call runs
     assert ("a", 1) not in rec.started
@@ -56,7 +56,7 @@ async def test_at_most_limit_run_at_once() -> None:
     rec = Recorder({i: 0.01 for i in range(100)})
     lanes = rec.lanes(limit=8)
     for i in range(100):
-        lanes.submit((None, i))
+        lanes.submit([(None, i)])
     assert lanes.saturated
     await lanes.wait_idle()
     assert rec.peak == 8
@@ -70,7 +70,7 @@ async def test_per_key_order_holds_under_random_delays() -> None:
     lanes = rec.lanes(limit=16)
     for window in range(6):  # windows submitted while earlier ones still run
         for i in range(window * 100, window * 100 + 100):
-            lanes.submit((f"k{i % 13}", i))
+            lanes.submit([(f"k{i % 13}", i)])
         await lanes.wait_room()
     await lanes.wait_idle()
     for key in {k for k, _ in rec.finished}:
@@ -84,7 +84,7 @@ async def test_handlers_that_never_suspend_run_without_waking_the_pool() -> None
     rec = Recorder()
     lanes = rec.lanes(limit=32)
     for i in range(500):
-        lanes.submit((f"k{i % 50}", i))
+        lanes.submit([(f"k{i % 50}", i)])
     await lanes.wait_room()
     await asyncio.sleep(0)
     assert len(rec.finished) == 500
@@ -102,7 +102,7 @@ async def test_each_event_runs_in_a_task_of_its_own_pool_worker() -> None:
             await asyncio.sleep(0)
 
     lanes: Lanes[Item] = Lanes(2, lambda item: item[0], run, print)
-    lanes.submit(("a", 1))
+    lanes.submit([("a", 1)])
     await lanes.wait_idle()
     assert seen[0] is not None
     assert seen[0] is not asyncio.current_task()
@@ -112,15 +112,15 @@ async def test_each_event_runs_in_a_task_of_its_own_pool_worker() -> None:
 async def test_clear_drops_what_has_not_started_and_keeps_keys_consistent() -> None:
     rec = Recorder({0: 0.05, 1: 0.05})
     lanes = rec.lanes(limit=1)
-    lanes.submit(("a", 0))
-    lanes.submit(("a", 1))  # parked behind 0
-    lanes.submit(("b", 2))  # runnable, waits for the worker
+    lanes.submit([("a", 0)])
+    lanes.submit([("a", 1)])  # parked behind 0
+    lanes.submit([("b", 2)])  # runnable, waits for the worker
     await asyncio.sleep(0.01)
     assert lanes.clear() == 2
     await lanes.wait_idle()
     assert rec.finished == [("a", 0)]
-    lanes.submit(("a", 3))  # the key is free again
-    lanes.submit(("b", 4))
+    lanes.submit([("a", 3)])  # the key is free again
+    lanes.submit([("b", 4)])
     await lanes.wait_idle()
     assert rec.finished == [("a", 0), ("a", 3), ("b", 4)]
     await lanes.stop()
@@ -129,12 +129,12 @@ async def test_clear_drops_what_has_not_started_and_keeps_keys_consistent() -> N
 async def test_stop_cancels_running_events_and_the_pool_restarts_on_submit() -> None:
     rec = Recorder({0: 10.0})
     lanes = rec.lanes(limit=2)
-    lanes.submit(("a", 0))
+    lanes.submit([("a", 0)])
     await asyncio.sleep(0.01)
     await lanes.stop()
     assert rec.finished == []
     assert lanes.idle
-    lanes.submit(("a", 1))
+    lanes.submit([("a", 1)])
     await lanes.wait_idle()
     assert rec.finished == [("a", 1)]
     await lanes.stop()
@@ -150,8 +150,8 @@ async def test_an_error_escaping_run_is_reported_and_the_worker_goes_on() -> Non
         done.append(item[1])
 
     lanes: Lanes[Item] = Lanes(1, lambda item: item[0], run, errors.append)
-    lanes.submit(("a", 0))
-    lanes.submit(("a", 1))
+    lanes.submit([("a", 0)])
+    lanes.submit([("a", 1)])
     await lanes.wait_idle()
     assert [str(e) for e in errors] == ["bug"]
     assert done == [1]
