@@ -103,6 +103,8 @@ class Delivery:
         """Stop settling (shutdown past its deadline); nothing unsettled is acknowledged."""
         for task in self._settling:
             task.cancel()
+        if self._flushed is not None and not self._flushed.done():
+            self._flushed.set_result(None)  # a cancelled task may never have started
 
     def _flush(self) -> None:
         self._scheduled = False
@@ -125,7 +127,8 @@ class Delivery:
                 await before  # batches reach the producer in the order they were filled
             await out.flush()
         finally:
-            flushed.set_result(None)
+            if not flushed.done():
+                flushed.set_result(None)
         await self._durable(handled)
         if self.dedupe is not None:
             await self._mark(handled)
