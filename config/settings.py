@@ -76,11 +76,14 @@ class BatchDefaults(BaseModel):
 
 
 class RetryDefaults(BaseModel):
-    """In-place retries with exponential backoff and full jitter."""
+    """In-place retries with exponential backoff and equal jitter (``streams.Retry``)."""
 
     attempts: int = Field(default=3, ge=1)
     backoff: float = Field(default=0.2, ge=0)
     max_backoff: float = Field(default=5.0, ge=0)
+    # A dependency that fails transiently is retried this long before the event
+    # becomes a dead letter.
+    outage: float = Field(default=60.0, ge=0)
 
 
 class Limits(BaseModel):

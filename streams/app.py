@@ -83,7 +83,7 @@ class App:
                 batch=batch or Batch(d.batch.max_size, d.batch.within, d.batch.eager),
                 concurrency=concurrency or d.batch.concurrency,
                 backlog=backlog or d.batch.backlog,
-                retry=retry or Retry(d.retry.attempts, d.retry.backoff, d.retry.max_backoff),
+                retry=retry or Retry(**d.retry.model_dump()),
                 timeout=timeout or d.limits.handler_timeout,
                 idempotent=idempotent,
                 routes=routes,

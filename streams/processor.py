@@ -21,6 +21,7 @@ from streams.errors import (
     FatalError,
     HeaderError,
     is_retriable,
+    is_transient,
     stage_of,
 )
 from streams.idempotency import Dedupe
@@ -30,6 +31,7 @@ from streams.records import Inbound
 from streams.retrying import retrying
 
 log = logging.getLogger(__name__)
+OUTAGE_LOG_EVERY = 10.0  # seconds between warnings while a dependency is away
 Ready = tuple[Inbound, Route, Message]
 C = TypeVar("C", Context, BatchContext)
 
@@ -56,6 +58,7 @@ class Processor:
         labels = (spec.name, spec.mailbox)
         self._duration = metrics.handler_duration.labels(*labels)
         self._retries = metrics.retries.labels(*labels)
+        self._warned = -OUTAGE_LOG_EVERY
 
     # -- decode, dispatch, claim --------------------------------------------------------
     def prepare(self, record: Inbound) -> Ready | None:
@@ -188,11 +191,17 @@ class Processor:
         error: Exception,
         started: float,
     ) -> tuple[Any, C] | None:
-        """Attempt 1 failed with ``error``: go on as the retry policy says."""
+        """Attempt 1 failed with ``error``: go on as the retry policy says (attempts for
+        retriable errors, up to ``outage`` seconds for transient ones)."""
         retry = self.spec.retry
         attempt = 1
         while True:
-            if attempt >= retry.attempts or not is_retriable(error):
+            if retry.outage and is_transient(error):
+                give_up = time.perf_counter() - started >= retry.outage
+                self._outage_warning(error)
+            else:
+                give_up = attempt >= retry.attempts or not is_retriable(error)
+            if give_up:
                 for record in records:
                     record.attempts = attempt
                     self.delivery.dead_letter(record, stage_of(error), error, attempt)
@@ -212,6 +221,15 @@ class Processor:
                 for record in records:
                     record.attempts = attempt
                 return result, ctx
+
+    def _outage_warning(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned >= OUTAGE_LOG_EVERY:
+            self._warned = now
+            log.warning(
+                "agent %s: a dependency fails transiently, retrying for up to %.0fs: %r",
+                self.spec.name, self.spec.retry.outage, error,
+            )  # fmt: skip
 
     def _reply(self, record: Inbound, result: Message) -> None:
         """Queue a result for the reply topic; one that cannot be encoded is a dead letter."""

@@ -96,8 +96,11 @@ def test_a_policy_whose_worst_case_outlasts_the_rebalance_timeout_is_refused() -
     settings = Settings(kafka=KafkaSettings(rebalance_timeout=60))
     app = App("declarations", settings)
     with pytest.raises(ConfigurationError, match=r"up to 91\.5s .* rebalance timeout of 60"):
-        app.agent("m", timeout=30, retry=Retry(attempts=3, backoff=0.5, max_backoff=1))(single)
-    app.agent("m", timeout=19, retry=Retry(attempts=3, backoff=0.5, max_backoff=1))(single)
+        app.agent("m", timeout=30, retry=Retry(attempts=3, backoff=0.5, max_backoff=1, outage=0))(
+            single
+        )
+    short = Retry(attempts=3, backoff=0.5, max_backoff=1, outage=30)
+    app.agent("m", timeout=19, retry=short)(single)
     assert [s.name for s in app.specs] == ["single"]
 
 

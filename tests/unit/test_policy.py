@@ -47,9 +47,14 @@ def test_errors_are_classed_by_type(exc: BaseException, retriable: bool, stage: 
 
 
 def test_worst_case_counts_every_attempt_and_the_longest_backoffs() -> None:
-    r = Retry(attempts=3, backoff=1.0, max_backoff=1.5)
+    r = Retry(attempts=3, backoff=1.0, max_backoff=1.5, outage=0)
     assert r.worst_case(timeout=10) == 3 * 10 + 1.0 + 1.5
-    assert Retry(attempts=1).worst_case(timeout=7) == 7
+    assert Retry(attempts=1, outage=0).worst_case(timeout=7) == 7
+
+
+def test_worst_case_of_an_outage_is_its_length_plus_one_more_backoff_and_attempt() -> None:
+    r = Retry(attempts=2, backoff=0.1, max_backoff=2, outage=60)
+    assert r.worst_case(timeout=10) == 60 + 2 + 10
 
 
 def test_transient_errors_of_dependencies_are_retriable() -> None:
