@@ -28,7 +28,8 @@ Private attributes used here, all checked by ``tests/unit/test_faust_contract.py
 faust ``Consumer._unacked_messages``, ``_waiting_for_ack``, ``_read_offset``,
 ``_commit_every``, ``_n_acked``, ``_buffered_partitions``, ``_paused_partitions``,
 ``_add_gap``, ``_to_message``, ``_wait_next_records``, ``_new_consumer_thread``,
-``_get_active_partitions``; faust ``AIOKafkaConsumerThread._create_worker_consumer``;
+``_get_active_partitions``, ``maybe_wait_for_commit_to_finish``, ``force_commit``; faust
+``AIOKafkaConsumerThread._create_worker_consumer``;
 aiokafka ``AIOKafkaConsumer._fetch_max_wait_ms``.
 """
 
@@ -311,7 +312,10 @@ class _Consumer(aiokafka_driver.Consumer):
             budget = transport.revoke_timeout
             await asyncio.gather(*(i.quiesce(budget) for i in transport.inboxes.values()))
             with contextlib.suppress(Exception):  # faust logs it; the next owner redoes them
-                await self.commit()
+                # commit() returns without committing when another commit is under way;
+                # what was acknowledged since must be committed before faust forgets it.
+                await self.maybe_wait_for_commit_to_finish()
+                await self.force_commit()
         await super().on_partitions_revoked(revoked)
 
 

@@ -41,6 +41,8 @@ CONSUMER_METHODS = [
     "wait_empty",
     "ack",
     "commit",
+    "maybe_wait_for_commit_to_finish",
+    "force_commit",
 ]
 
 
