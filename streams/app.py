@@ -251,9 +251,10 @@ def _check_fits(spec: AgentSpec, rebalance_timeout: float) -> None:
         r = spec.retry
         raise ConfigurationError(
             f"agent {spec.name!r}: one event may take up to {worst:.1f}s ({r.attempts} "
-            f"attempts x {spec.timeout}s timeout + backoffs), longer than the group's "
-            f"rebalance timeout of {rebalance_timeout}s; lower the timeout or the attempts, "
-            "or raise AGENTSTREAM_KAFKA__REBALANCE_TIMEOUT"
+            f"attempt(s) of up to {spec.timeout}s with backoffs, or an outage ridden out for "
+            f"{r.outage}s), longer than the group's rebalance timeout of {rebalance_timeout}s;"
+            " lower the timeout, the attempts or Retry.outage, or raise "
+            "AGENTSTREAM_KAFKA__REBALANCE_TIMEOUT"
         )
 
 

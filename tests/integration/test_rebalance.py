@@ -34,7 +34,7 @@ app = App("app-{mailbox}", partitions={PARTITIONS})
 
 
 @app.agent({mailbox!r}, batch=Batch(max_size=50, within=0.05), concurrency=8,
-           timeout=90, retry=Retry(attempts=1))
+           timeout=90, retry=Retry(attempts=1, outage=0))
 async def work(msg: Work, ctx: Context) -> Result:
     if msg.fail:
         await asyncio.sleep({STUCK_SECONDS})

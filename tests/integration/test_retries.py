@@ -92,3 +92,32 @@ async def test_retry_then_success_and_dead_letter_after_last_attempt(
         assert list(record.headers)[: len(original_headers)] == original_headers
     assert runs[2] == 3
     assert runs[3] == 1
+
+
+async def test_what_a_failed_attempt_sent_is_not_published(settings: Settings, topic: str) -> None:
+    """Fan-out of attempts that fail is discarded: an event that sends, then fails twice
+    and succeeds, publishes one fan-out record; one that always fails publishes none."""
+    app = App(f"app-{topic}", settings)
+    fanout = f"{topic}.fanout"
+    runs: collections.Counter[int] = collections.Counter()
+
+    @app.agent(topic, retry=Retry(attempts=3, backoff=0.01, outage=0))
+    async def work(msg: Job, ctx: Context) -> Done:
+        runs[msg.id] += 1
+        await ctx.send(fanout, Done(id=msg.id, attempts=runs[msg.id]))
+        if msg.mode == "always" or (msg.mode == "twice" and runs[msg.id] <= 2):
+            raise Flaky(f"attempt {runs[msg.id]}")
+        return Done(id=msg.id, attempts=runs[msg.id])
+
+    await produce(settings, fanout, [])  # creates the fan-out topic
+    jobs = [Job(id=1, mode="twice"), Job(id=2, mode="always")]
+    await produce(settings, topic, [(None, *event(j)) for j in jobs])
+    async with app.running():
+        dead = await collect(settings, f"{topic}.dlq", 1)
+        replies = await collect(settings, f"{topic}.replies", 1)
+        sent = await collect(settings, fanout, 2, wait=3)
+    assert len(dead) == 1
+    assert [Done.model_validate_json(r.value).attempts for r in replies] == [3]
+    assert [Done.model_validate_json(r.value).model_dump() for r in sent] == [
+        {"id": 1, "attempts": 3}
+    ]
