@@ -65,3 +65,28 @@ async def _cli(settings: Settings, *args: str) -> str:
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     return out.decode()
+
+
+async def test_an_idempotent_agent_handles_a_replayed_dead_letter(
+    settings: Settings, topic: str
+) -> None:
+    """The claim of a dead-lettered event is dropped, so its replay is handled, not
+    skipped as a duplicate."""
+    broken = {"a"}
+    app = App(f"app-{topic}", settings)
+
+    @app.agent(topic, retry=Retry(attempts=1), idempotent=True)
+    async def work(msg: Work, ctx: Context) -> Result:
+        if msg.id in broken:
+            raise ValueError(f"{msg.id} is broken")
+        return Result(id=msg.id, worker=0)
+
+    async with app.running():
+        await produce(settings, topic, [(b"k", *event(Work(id=i))) for i in "ab"])
+        assert len(await collect(settings, f"{topic}.dlq", 1)) == 1
+        assert len(await collect(settings, f"{topic}.replies", 1)) == 1
+        broken.clear()
+        outcome = await replay(settings.kafka, await read(settings.kafka, f"{topic}.dlq"))
+        assert len(outcome.replayed) == 1
+        replies = await collect(settings, f"{topic}.replies", 2)
+    assert sorted(Result.model_validate_json(r.value).id for r in replies) == ["a", "b"]
