@@ -86,7 +86,8 @@ async def test_an_idempotent_agent_handles_a_replayed_dead_letter(
         assert len(await collect(settings, f"{topic}.dlq", 1)) == 1
         assert len(await collect(settings, f"{topic}.replies", 1)) == 1
         broken.clear()
-        outcome = await replay(settings.kafka, await read(settings.kafka, f"{topic}.dlq"))
+        letters = await read(settings.kafka, f"{topic}.dlq")
+        outcome = await replay(settings.kafka, letters, max_replays=3)
         assert len(outcome.replayed) == 1
         replies = await collect(settings, f"{topic}.replies", 2)
     assert sorted(Result.model_validate_json(r.value).id for r in replies) == ["a", "b"]
