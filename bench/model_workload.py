@@ -49,8 +49,9 @@ from typing import Any
 
 import faust
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.common import fill, run
 from config import KafkaSettings, Settings
 from schemas import Envelope, Message
 from streams import App, Batch, Context, Retry
@@ -62,7 +63,7 @@ SIGMA = math.log(10) / 2.326  # p99 = median * 10
 TAIL_SHARE = 0.01
 TAIL_SECONDS = 10.0
 HANDLER_TIMEOUT = 60.0
-RESULTS = Path(__file__).parent / "results" / "model_workload.json"
+RESULTS = Path(__file__).parent / "results"
 
 
 class Request(Message):
@@ -115,23 +116,20 @@ class Workload:
 
 
 # -- input and output -------------------------------------------------------------------
-async def fill(kafka: KafkaSettings, topic: str, n: int, keys: int) -> None:
+async def fill_requests(kafka: KafkaSettings, topic: str, n: int, keys: int) -> None:
     prompt = "x" * 160
-    prod = AIOKafkaProducer(
-        acks="all", enable_idempotence=True, linger_ms=kafka.linger_ms, **client_kwargs(kafka)
-    )
-    await prod.start()
-    try:
-        pending = []
-        for i in range(n):
-            env = Envelope.new(Request.message_type, "bench")
-            value = Request(id=i, prompt=prompt).model_dump_json().encode()
-            pending.append(
-                await prod.send(topic, value, key=b"%d" % (i % keys), headers=env.to_headers())
+    await fill(
+        kafka,
+        topic,
+        (
+            (
+                b"%d" % (i % keys),
+                Request(id=i, prompt=prompt).model_dump_json().encode(),
+                Envelope.new(Request.message_type, "bench").to_headers(),
             )
-        await asyncio.gather(*pending)
-    finally:
-        await prod.stop()
+            for i in range(n)
+        ),
+    )
 
 
 async def watch(
@@ -199,7 +197,7 @@ def agentstream_contestant(
         concurrency=c,
         batch=Batch(max_size=100, within=1.0),
         timeout=HANDLER_TIMEOUT,
-        retry=Retry(attempts=1),  # the simulated call never fails
+        retry=Retry(attempts=1, outage=0),  # the simulated call never fails
     )
     async def model(msg: Request, ctx: Context) -> Answer:
         started = time.time()
@@ -309,7 +307,7 @@ async def run_once(
     tag = uuid.uuid4().hex[:8]
     src, dst = f"bench-model-{name}-c{c}-{tag}", f"bench-model-{name}-c{c}-{tag}.out"
     await ensure_topics(kafka, [src, dst], args.partitions)
-    await fill(kafka, src, events, args.keys)
+    await fill_requests(kafka, src, events, args.keys)
     try:
         contestant = CONTESTANTS[name](settings, src, dst, args, c, work)
         async with asyncio.timeout(args.timeout):
@@ -486,14 +484,17 @@ async def main(args: argparse.Namespace) -> None:
                 print(show(runs[-1]), flush=True)
     rows = summarize(runs)
     print_summary(rows)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    out = RESULTS / (
+        f"model_workload-{args.shape}-c{'-'.join(map(str, args.concurrency))}-n{args.events}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps(
             {"conditions": cond, "runs": [asdict(r) for r in runs], "summary": rows}, indent=2
         )
         + "\n"
     )
-    print(f"written to {RESULTS}")
+    print(f"written to {out}")
 
 
 def cli() -> None:
@@ -509,12 +510,7 @@ def cli() -> None:
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
-    args = parser.parse_args()
-    if args.loop == "uvloop":
-        import uvloop
-
-        uvloop.install()
-    asyncio.run(main(args))
+    run(main, parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.common import fill, producer, run
 from config import KafkaSettings, Settings
 from schemas import Envelope, Message
 from streams import App, Batch, Context
@@ -44,34 +45,20 @@ class Result(Message):
     size: int
 
 
-def producer(kafka: KafkaSettings) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=kafka.linger_ms,
-        max_batch_size=kafka.max_batch_bytes,
-        **client_kwargs(kafka),
-    )
-
-
-async def fill(kafka: KafkaSettings, topic: str, n: int, size: int) -> None:
+async def fill_payloads(kafka: KafkaSettings, topic: str, n: int, size: int) -> None:
     body = "x" * max(0, size - 40)
-    prod = producer(kafka)
-    await prod.start()
-    try:
-        pending = []
-        for i in range(n):
-            env = Envelope.new(Payload.message_type, "bench")
-            value = Payload(id=i, body=body).model_dump_json().encode()
-            pending.append(
-                await prod.send(topic, value, key=b"%d" % (i % 1000), headers=env.to_headers())
+    await fill(
+        kafka,
+        topic,
+        (
+            (
+                b"%d" % (i % 1000),
+                Payload(id=i, body=body).model_dump_json().encode(),
+                Envelope.new(Payload.message_type, "bench").to_headers(),
             )
-            if len(pending) >= 10_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await prod.stop()
+            for i in range(n)
+        ),
+    )
 
 
 async def watch(kafka: KafkaSettings, topic: str, partitions: int, n: int) -> float:
@@ -146,7 +133,7 @@ Figures = tuple[float, float]  # messages per second, CPU seconds per message
 async def raw_round(kafka: KafkaSettings, args: argparse.Namespace, tag: str) -> Figures:
     src, dst = f"bench-raw-in-{tag}", f"bench-raw-out-{tag}"
     await ensure_topics(kafka, [src, dst], args.partitions)
-    await fill(kafka, src, args.messages, args.size)
+    await fill_payloads(kafka, src, args.messages, args.size)
     return await measure(
         lambda stop: raw_loop(kafka, src, dst, f"bench-raw-{tag}", stop),
         kafka, dst, args.partitions, args.messages,
@@ -163,7 +150,7 @@ async def agent_round(settings: Settings, args: argparse.Namespace, tag: str) ->
         return Result(id=msg.id, size=len(msg.body))
 
     await ensure_topics(settings.kafka, [src, f"{src}.replies"], args.partitions)
-    await fill(settings.kafka, src, args.messages, args.size)
+    await fill_payloads(settings.kafka, src, args.messages, args.size)
 
     async def run_agent(stop: asyncio.Event) -> None:
         async with app.running():
@@ -219,12 +206,7 @@ def cli() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
-    args = parser.parse_args()
-    if args.loop == "uvloop":
-        import uvloop
-
-        uvloop.install()
-    asyncio.run(main(args))
+    run(main, parser.parse_args())
 
 
 if __name__ == "__main__":

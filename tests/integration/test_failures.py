@@ -18,7 +18,6 @@ import pytest
 import redis.asyncio as aioredis
 from aiokafka.partitioner import DefaultPartitioner
 
-import streams.errors
 from config import RedisSettings, Settings
 from tests.integration.apps import Work
 from tests.integration.helpers import event, produce
@@ -28,12 +27,6 @@ from tests.integration.workers import ROOT, Workers, wait_until
 
 PARTITIONS = 4
 Record = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
-
-
-def _no_fatal_error_yet() -> str:
-    if hasattr(streams.errors, "FatalError"):
-        return ""
-    return " (streams.errors has no FatalError yet: the handler's import of it failed)"
 
 
 async def _seen(outcomes: Outcomes, count: int) -> bool:
@@ -135,12 +128,11 @@ async def _repeated_side_effects(url: str, mailbox: str, ids: list[str]) -> int:
 # -- FatalError --------------------------------------------------------------------------
 def _fatal_app_module(mailbox: str) -> str:
     """Events with ``fail=True`` are fatal on a worker started with TEST_FATAL_WORKER=1 and
-    ordinary everywhere else. FatalError is imported where it is raised, so that a runtime
-    without it fails this test (an ImportError is dead-lettered) instead of its collection."""
+    ordinary everywhere else."""
     return f"""\
 import os
 
-from streams import App, Batch, Context
+from streams import App, Batch, Context, FatalError
 from tests.integration.apps import Result, Work
 
 app = App("app-{mailbox}", partitions={PARTITIONS})
@@ -149,8 +141,6 @@ app = App("app-{mailbox}", partitions={PARTITIONS})
 @app.agent({mailbox!r}, batch=Batch(max_size=50, within=0.1))
 async def work(msg: Work, ctx: Context) -> Result:
     if msg.fail and os.environ.get("TEST_FATAL_WORKER") == "1":
-        from streams.errors import FatalError
-
         raise FatalError(f"{{msg.id}} is fatal on this worker")
     return Result(id=msg.id, worker=os.getpid())
 """
@@ -207,9 +197,7 @@ async def test_fatal_error_stops_the_worker_and_another_takes_over(
             await asyncio.sleep(0.2)
         code = proc.poll()
         exited_after = time.monotonic() - started
-        assert code is not None, (
-            f"worker 0 still runs {exit_limit:.0f} s after its fatal events{_no_fatal_error_yet()}"
-        )
+        assert code is not None, f"worker 0 still runs {exit_limit:.0f} s after its fatal events"
         workers.procs.pop(0)
         workers.exit_codes.append((0, code))
         await wait_until(lambda: _seen(outcomes, n), 90, f"all {n} outcomes")
@@ -330,6 +318,5 @@ async def test_healthz_answers_503_while_an_agent_is_dead(
     print(f"/healthz after a fatal error, {len(statuses)} polls: {dict(Counter(statuses))}")
     assert statuses[-1:] == [503], (
         f"/healthz answered {statuses[-1:]} after a fatal error (exit code of the app "
-        f"process: {exit_code}){_no_fatal_error_yet()}\n"
-        + log_path.read_text(errors="replace")[-3000:]
+        f"process: {exit_code})\n" + log_path.read_text(errors="replace")[-3000:]
     )

@@ -16,19 +16,9 @@ import time
 import pytest
 
 from config import Settings
-from schemas import Message
 from streams import App, Batch, Client, Context, RequestTimeout, UnknownTopic
 from tests.integration.helpers import collect, event, produce
-
-
-class Tick(Message):
-    key: str
-    seq: int
-
-
-class Tock(Message):
-    key: str
-    seq: int
+from tests.integration.test_windows import Tick, Tock
 
 
 def _tick(key: str, seq: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
