@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import time as _time
 import uuid
 from collections.abc import Iterable
@@ -132,8 +133,18 @@ class Envelope:
 
 
 # Event ids: a random per-process prefix and a counter; unique without a syscall per id.
+# A process forked after import draws a prefix of its own (it would repeat the parent's ids).
 _ID_PREFIX = uuid.uuid4().hex[:16]
 _ID_COUNTER = itertools.count()
+
+
+def _new_prefix() -> None:
+    global _ID_PREFIX, _ID_COUNTER
+    _ID_PREFIX = uuid.uuid4().hex[:16]
+    _ID_COUNTER = itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_prefix)
 
 
 def new_id() -> str:

@@ -59,3 +59,22 @@ def test_successor_headers_carry_the_trace_context() -> None:
     assert Envelope.from_headers(cause.successor_headers("c.D", "agent")).traceparent == parent
     untraced = Envelope.new("a.B", "s")
     assert "traceparent" not in dict(untraced.successor_headers("c.D", "agent"))
+
+
+def test_a_process_forked_after_import_draws_ids_of_its_own() -> None:
+    import os
+
+    from schemas.envelope import new_id
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send one id and leave at once
+        os.write(write, new_id().encode())
+        os._exit(0)
+    os.close(write)
+    child_id = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    parent_id = new_id()
+    assert len(child_id) == len(parent_id) == 32
+    assert child_id[:16] != parent_id[:16]
