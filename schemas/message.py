@@ -24,3 +24,17 @@ class Message(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         if "message_type" not in cls.__dict__:
             cls.message_type = f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
+
+
+class Failed(Message):
+    """The answer to a request (an event with ``ce_replyto``) that became a dead letter, so
+    that whoever waits for the reply learns at once why (``Client.ask`` raises
+    ``RequestFailed``). The dead letter itself is in ``dead_letter_topic``."""
+
+    message_type: ClassVar[str] = "agentstream.Failed"
+
+    agent: str
+    stage: str
+    error: str
+    message: str
+    dead_letter_topic: str

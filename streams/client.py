@@ -25,10 +25,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from config import KafkaSettings, Settings
-from schemas import Envelope, EnvelopeError, Message
+from schemas import Envelope, EnvelopeError, Failed, Message
 from streams.codec import validate
 from streams.connection import client_kwargs, ensure_topics, partitions_of
-from streams.errors import RequestTimeout
+from streams.errors import RequestFailed, RequestTimeout
 from streams.publisher import Publisher
 
 M = TypeVar("M", bound=Message)
@@ -109,7 +109,9 @@ class Client:
         key: bytes | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API here
     ) -> Reply:
-        """Send ``msg`` with a private reply topic and wait for the matching reply."""
+        """Send ``msg`` with a private reply topic and wait for the matching reply. Raises
+        :class:`RequestTimeout` when none comes within ``timeout``, and
+        :class:`RequestFailed` when the request became a dead letter."""
         reply_topic = await self._listen()
         correlationid = uuid.uuid4().hex
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
@@ -117,7 +119,7 @@ class Client:
         try:
             await self.send(mailbox, msg, key=key, replyto=reply_topic, correlationid=correlationid)
             async with asyncio.timeout(timeout):
-                return await future
+                reply = await future
         except TimeoutError as e:
             raise RequestTimeout(
                 f"no reply from {mailbox} within {timeout}s (correlation id {correlationid}); "
@@ -125,6 +127,13 @@ class Client:
             ) from e
         finally:
             self._pending.pop(correlationid, None)
+        if reply.envelope.type == Failed.message_type:
+            f = reply.parse(Failed)
+            raise RequestFailed(
+                f"{mailbox}: agent {f.agent} failed at stage {f.stage}: {f.error}: "
+                f"{f.message} (dead letter in {f.dead_letter_topic})"
+            )
+        return reply
 
     async def results(
         self,

@@ -16,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+from schemas import Failed
 from streams.acks import AckTracker
 from streams.agent import AgentSpec
+from streams.codec import encode
 from streams.deadletter import dead_letter_headers
 from streams.errors import AgentStreamError, ProduceError, Stage
 from streams.idempotency import Dedupe
@@ -78,13 +81,38 @@ class Delivery:
     def dead_letter(
         self, record: Inbound, stage: Stage, error: BaseException, attempts: int
     ) -> None:
-        """Send ``record`` to the dead-letter topic with why it failed."""
+        """Send ``record`` to the dead-letter topic with why it failed; a request (an event
+        with ``ce_replyto``) also gets a ``Failed`` reply, so its asker need not time out."""
         self.errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
         headers = dead_letter_headers(record, self.spec.name, stage, error, attempts)
         send = self.publisher.send_raw(
             self.spec.dead_letter_topic, record.value, record.key, headers
         )
         record.letter = asyncio.ensure_future(_resolve(send))
+        if record.envelope is not None and record.envelope.replyto:
+            record.letter.add_done_callback(partial(self._answer_failed, record, stage, error))
+
+    def _answer_failed(
+        self, record: Inbound, stage: Stage, error: BaseException, letter: asyncio.Future[Any]
+    ) -> None:
+        """Once the dead letter is written: tell the asker. Best effort: the dead letter is
+        the record of what happened; a lost ``Failed`` reply leaves the asker its timeout."""
+        envelope = record.envelope
+        if letter.cancelled() or letter.exception() is not None or envelope is None:
+            return
+        failed = Failed(
+            agent=self.spec.name,
+            stage=stage,
+            error=f"{type(error).__module__}.{type(error).__qualname__}",
+            message=str(error)[:1000],
+            dead_letter_topic=self.spec.dead_letter_topic,
+        )
+        headers = envelope.successor_headers(Failed.message_type, self.spec.name)
+        topic = envelope.replyto or self.spec.reply_topic
+        reply = asyncio.ensure_future(
+            self.publisher.send_raw(topic, encode(failed), record.key, headers)
+        )
+        reply.add_done_callback(_ignore)
 
     # -- settling -----------------------------------------------------------------------
     @property
@@ -180,6 +208,11 @@ class Delivery:
         if done or dropped:
             dedupe = self.dedupe
             await retrying(lambda: dedupe.settle(done, dropped), "redis (idempotency keys)", log)
+
+
+def _ignore(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and (e := future.exception()) is not None:
+        log.warning("a Failed reply was not sent: %r", e)
 
 
 async def _resolve(send: Any) -> Any:

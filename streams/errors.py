@@ -12,6 +12,8 @@
     │   └── ProduceError            the broker did not acknowledge a record stage=produce
     ├── UnknownTopic                no such topic on the cluster            stage=produce
     ├── RequestTimeout              client.ask got no reply in time
+    ├── RequestFailed               client.ask got an agentstream.Failed reply: the request
+    │                               became a dead letter (stage and reason in the message)
     ├── ConfigurationError          an agent or app was declared wrongly
     └── FatalError                  raised by a handler: stop the worker (exit 1) without
                                     committing the event; another worker takes over
@@ -81,6 +83,10 @@ class UnknownTopic(AgentStreamError):
 
 
 class RequestTimeout(AgentStreamError, TimeoutError):
+    pass
+
+
+class RequestFailed(AgentStreamError):
     pass
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from streams import Client, RequestTimeout, UnknownTopic
+from streams import App, Client, Context, RequestFailed, RequestTimeout, Retry, UnknownTopic
 from streams.connection import ensure_topics
 from tests.integration.apps import Result, Work
 from tests.integration.helpers import event, produce
@@ -79,3 +79,24 @@ async def test_results_since_a_moment_skip_older_ones_and_miss_none(
             if len(got) == 8:
                 break
     assert sorted(got) == sorted([f"new{i}" for i in range(6)] + ["later0", "later1"])
+
+
+async def test_ask_fails_at_once_when_the_request_becomes_a_dead_letter(
+    settings: Settings, topic: str
+) -> None:
+    app = App(f"app-{topic}", settings)
+
+    @app.agent(topic, retry=Retry(attempts=1))
+    async def work(msg: Work, ctx: Context) -> Result:
+        if msg.fail:
+            raise ValueError(f"{msg.id} cannot be done")
+        return Result(id=msg.id, worker=0)
+
+    async with app.running(), Client(settings) as client:
+        assert (await client.ask(topic, Work(id="ok"), timeout=30)).parse(Result).id == "ok"
+        started = time.monotonic()
+        with pytest.raises(RequestFailed, match=r"stage handle: builtins.ValueError: bad cannot"):
+            await client.ask(topic, Work(id="bad", fail=True), timeout=30)
+        took = time.monotonic() - started
+    print(f"a dead-lettered request failed its ask after {took:.2f}s (timeout 30 s)")
+    assert took < 10
