@@ -55,7 +55,7 @@ class KafkaSettings(BaseModel):
 
 
 class RedisSettings(BaseModel):
-    """Redis for the L2 cache and idempotency keys."""
+    """Redis for idempotency keys (``idempotent=True`` agents)."""
 
     url: str = "redis://127.0.0.1:6379/0"
     password: SecretStr | None = None

@@ -17,6 +17,7 @@ from streams.agent import AgentSpec, routes_of
 from streams.connection import ensure_topics
 from streams.errors import ConfigurationError
 from streams.idempotency import Dedupe
+from streams.lag import report_lag
 from streams.loop import AgentLoop
 from streams.metrics import Metrics
 from streams.policy import Batch, Retry
@@ -47,6 +48,7 @@ class App:
         self._faust: faust.App | None = None
         self._publisher: Publisher | None = None
         self._redis: aioredis.Redis | None = None
+        self._lag: asyncio.Task[None] | None = None
 
     # -- declaration --------------------------------------------------------------------
     def agent(
@@ -124,10 +126,15 @@ class App:
         self.crashed = asyncio.get_running_loop().create_future()
         self._faust = self._build_faust()
         await self._faust.start()
+        agents = {s.mailbox: s.name for s in self.specs}
+        self._lag = asyncio.create_task(report_lag(self._faust, agents, self.metrics.lag))
 
     async def stop(self) -> None:
         """Drain every agent (finish, publish, acknowledge) within the shutdown timeout,
         commit, then stop."""
+        if self._lag is not None:
+            self._lag.cancel()
+            self._lag = None
         timeout = self.settings.limits.shutdown_timeout
         await asyncio.gather(*(loop.drain(timeout) for loop in self.loops.values()))
         if self._faust is not None:
@@ -204,17 +211,13 @@ class App:
             spec, self._publisher, self.metrics, self.settings.limits, self._crash, dedupe
         )
         high_water = max(4 * spec.batch.max_size, 4096)
-        lag_gauge = self.metrics.lag
-
-        def lag(partition: int, records: int) -> None:
-            lag_gauge.labels(spec.name, spec.mailbox, str(partition)).set(records)
 
         async def body(stream: Any) -> None:
             # Iterating the channel subscribes the mailbox; its records then arrive in the
             # inbox, not in the stream (see streams.faust_source for why).
             aiter(stream.channel)
             app = stream.app
-            inbox = faust_source.inbox_for(app, spec.mailbox, high_water, loop.quiesce, lag)
+            inbox = faust_source.inbox_for(app, spec.mailbox, high_water, loop.quiesce)
             await loop.run(inbox, app)
 
         body.__name__ = spec.name

@@ -143,7 +143,9 @@ class Client:
         from_beginning: bool = True,
         since: float | None = None,
     ) -> AsyncIterator[Reply]:
-        """Iterate over a result topic; with ``group`` the position is committed per record.
+        """Iterate over a result topic; with ``group`` the position is committed by the
+        consumer's auto-commit (every 5 s, what was handed out: at-most-once for a record
+        being processed when the process dies).
         ``since`` (a Unix time, no group) starts at the first record stamped at or after
         it, so results of events sent after that moment are never missed, however late
         the iteration starts."""

@@ -27,6 +27,7 @@ our outputs are durable. So records of agent mailboxes take a shorter path:
 Private attributes used here, all checked by ``tests/unit/test_faust_contract.py``:
 faust ``Consumer._unacked_messages``, ``_waiting_for_ack``, ``_read_offset``,
 ``_commit_every``, ``_n_acked``, ``_buffered_partitions``, ``_paused_partitions``,
+``_committed_offset`` (read by streams/lag.py),
 ``_add_gap``, ``_to_message``, ``_wait_next_records``, ``_new_consumer_thread``,
 ``_get_active_partitions``, ``maybe_wait_for_commit_to_finish``, ``force_commit``; faust
 ``AIOKafkaConsumerThread._create_worker_consumer``;
@@ -63,13 +64,10 @@ class Inbox:
         topic: str,
         high_water: int,
         quiesce: Quiesce,
-        lag: Callable[[int, int], None] | None = None,
     ) -> None:
         self._app = app
         self.topic = topic
         self.quiesce = quiesce
-        #: ``lag(partition, records)``: called after each fetch with what is left behind it
-        self.lag = lag
         self._consumer: Any = app.consumer  # our _Consumer
         self._flow = app.flow_control
         self._items: collections.deque[Any] = collections.deque()
@@ -205,8 +203,6 @@ class _Consumer(aiokafka_driver.Consumer):
             highwater = self.highwater(tp)
             app.monitor.track_tp_end_offset(tp, highwater)
             inbox = inboxes.get(tp.topic)
-            if inbox is not None and inbox.lag is not None and batch and highwater is not None:
-                inbox.lag(tp.partition, max(0, highwater - batch[-1].offset - 1))
             # A rebalance or flow stop drops the rest; after it the consumer seeks to the
             # committed offset and fetches them again.
             if self._stopped_flowing(generation):
@@ -347,8 +343,7 @@ def inbox_for(
     topic: str,
     high_water: int,
     quiesce: Quiesce,
-    lag: Callable[[int, int], None] | None = None,
 ) -> Inbox:
-    inbox = Inbox(app, topic, high_water, quiesce, lag)
+    inbox = Inbox(app, topic, high_water, quiesce)
     cast(_Transport, app.transport).inboxes[topic] = inbox
     return inbox

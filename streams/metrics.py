@@ -55,7 +55,7 @@ class Metrics:
         )
         self.lag = Gauge(
             "agentstream_consumer_lag",
-            "High watermark minus position, per partition.",
+            "End offset minus committed offset, per assigned partition (every 2 s).",
             (*at, "partition"),
             registry=r,
         )

@@ -22,6 +22,7 @@ from streams.errors import ConfigurationError
 from streams.web import WebServer
 
 log = logging.getLogger("agentstream.worker")
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Beyond the agents' drain (``limits.shutdown_timeout``): the final commit, leaving the
 #: group and stopping the producer.
@@ -38,12 +39,35 @@ def load_app(path: str, app_dir: Path) -> App:
             sys.path.insert(0, directory)
     try:
         target = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
+    except ImportError as e:
+        raise ConfigurationError(f"cannot load {path!r}: {e}{_clash(e, app_dir)}") from e
+    except AttributeError as e:
         raise ConfigurationError(f"cannot load {path!r}: {e}") from e
     app = target() if callable(target) and not isinstance(target, App) else target
     if not isinstance(app, App):
         raise ConfigurationError(f"{path!r} is a {type(app).__name__}, not a streams.App")
     return app
+
+
+#: The top-level packages agentstream installs; an app's module of the same name is
+#: shadowed by them.
+OUR_PACKAGES = ("agents", "config", "schemas", "streams")
+
+
+def _clash(error: ImportError, app_dir: Path) -> str:
+    """Why an import failed when an app has a module named like one of our packages."""
+    top = (error.name or "").partition(".")[0]
+    if top not in OUR_PACKAGES:
+        return ""
+    for directory in (app_dir.resolve(), Path.cwd()):
+        for candidate in (directory / f"{top}.py", directory / top):
+            if candidate.exists() and candidate.resolve() != (ROOT / top).resolve():
+                return (
+                    f"; {candidate} has the name of agentstream's own top-level package "
+                    f"{top!r}, which is imported first: rename yours (for example "
+                    f"myapp_{top})"
+                )
+    return ""
 
 
 def run(path: str, app_dir: Path, workers: int) -> int:

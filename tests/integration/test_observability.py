@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
+from prometheus_client import generate_latest
 
 from config import Settings
-from streams import App, Client, Context
+from streams import App, Batch, Client, Context
 from streams.web import WebServer
 from tests.integration.apps import Result, Work
 from tests.integration.helpers import collect, event, produce
@@ -64,7 +66,12 @@ async def test_metrics_health_and_readiness_in_process(settings: Settings, topic
             assert _sample(metrics, "agentstream_messages_consumed_total", **labels) == 50
             assert _sample(metrics, "agentstream_messages_produced_total", **labels) == 50
             assert _sample(metrics, "agentstream_handler_duration_seconds_count", **labels) == 50
-            assert _sample(metrics, "agentstream_consumer_lag", partition="0", **labels) == 0
+
+            async def caught_up() -> bool:  # reported every 2 s: end minus committed offset
+                metrics = (await _get(f"{base}/metrics"))[1]
+                return _sample(metrics, "agentstream_consumer_lag", partition="0", **labels) == 0
+
+            await wait_until(caught_up, 15, "consumer lag 0")
             assert (await _get(f"{base}/healthz"))[0] == 200
         status, body = await _get(f"{base}/readyz")
         assert (status, orjson.loads(body)["running"]) == (503, False)
@@ -109,3 +116,41 @@ async def test_worker_serves_its_endpoints_and_refuses_a_taken_port(
         assert f"cannot serve /metrics on 0.0.0.0:{port}" in workers.logs()
     finally:
         workers.stop_all()
+
+
+async def test_consumer_lag_counts_what_backpressure_holds_back(
+    settings: Settings, topic: str
+) -> None:
+    """With 10,000 events behind a slow agent, most of them paused in the broker or
+    waiting in the inbox, the lag is everything not yet committed, and it goes down."""
+    app = App(f"app-{topic}", settings)
+
+    @app.agent(topic, batch=Batch(max_size=10, within=0.05), concurrency=4)
+    async def work(msg: Work, ctx: Context) -> Result:
+        await asyncio.sleep(0.02)
+        return Result(id=msg.id, worker=0)
+
+    n = 10_000
+    await produce(settings, topic, [(b"%d" % i, *event(Work(id=str(i)))) for i in range(n)])
+    labels = {"agent": "work", "topic": topic, "partition": "0"}
+
+    def sample(name: str, **extra: str) -> float | None:
+        return _sample(generate_latest(app.metrics.registry).decode(), name, **extra)
+
+    async with app.running():
+
+        async def reported() -> bool:
+            return sample("agentstream_consumer_lag", **labels) is not None
+
+        await wait_until(reported, 30, "a consumer lag report")
+        await asyncio.sleep(2.5)  # a report taken while the agent works through its backlog
+        first = sample("agentstream_consumer_lag", **labels)
+        consumed = sample("agentstream_messages_consumed_total", agent="work", topic=topic)
+        await asyncio.sleep(4.5)
+        later = sample("agentstream_consumer_lag", **labels)
+    assert first is not None
+    assert consumed is not None
+    assert later is not None
+    print(f"lag {first:.0f} with {consumed:.0f} of {n} taken; {later:.0f} 4.5 s later")
+    assert first >= n - consumed  # nothing taken and not committed is left out
+    assert later < first
