@@ -59,6 +59,7 @@ class Client:
         self._reply_topic: str | None = None
         self._pending: dict[str, asyncio.Future[Reply]] = {}
         self._listener: asyncio.Task[None] | None = None
+        self._listen_lock = asyncio.Lock()
         self._started = False
 
     async def __aenter__(self) -> Client:
@@ -169,17 +170,20 @@ class Client:
 
     # -- private reply topic ------------------------------------------------------------
     async def _listen(self) -> str:
-        if self._reply_topic is not None:
-            return self._reply_topic
-        topic = f"agentstream.replies.{uuid.uuid4().hex}"
-        await ensure_topics(self.settings.kafka, [topic])
-        consumer = AIOKafkaConsumer(
-            topic, auto_offset_reset="earliest", **client_kwargs(self.settings.kafka)
-        )
-        await consumer.start()
-        self._reply_topic = topic
-        self._listener = asyncio.create_task(self._dispatch(consumer))
-        return topic
+        """The private reply topic, created and listened to once, however many first
+        ``ask`` calls run at the same time."""
+        async with self._listen_lock:
+            if self._reply_topic is not None:
+                return self._reply_topic
+            topic = f"agentstream.replies.{uuid.uuid4().hex}"
+            await ensure_topics(self.settings.kafka, [topic])
+            consumer = AIOKafkaConsumer(
+                topic, auto_offset_reset="earliest", **client_kwargs(self.settings.kafka)
+            )
+            await consumer.start()
+            self._reply_topic = topic
+            self._listener = asyncio.create_task(self._dispatch(consumer))
+            return topic
 
     async def _dispatch(self, consumer: AIOKafkaConsumer) -> None:
         try:

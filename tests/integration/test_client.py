@@ -100,3 +100,19 @@ async def test_ask_fails_at_once_when_the_request_becomes_a_dead_letter(
         took = time.monotonic() - started
     print(f"a dead-lettered request failed its ask after {took:.2f}s (timeout 30 s)")
     assert took < 10
+
+
+async def test_concurrent_first_asks_share_one_reply_topic(settings: Settings, topic: str) -> None:
+    app = App(f"app-{topic}", settings)
+
+    @app.agent(topic)
+    async def work(msg: Work, ctx: Context) -> Result:
+        return Result(id=msg.id, worker=0)
+
+    async with app.running(), Client(settings) as client:
+        replies = await asyncio.gather(
+            *(client.ask(topic, Work(id=str(i)), timeout=30) for i in range(20))
+        )
+        topics = {r.topic for r in replies}
+    assert sorted(r.parse(Result).id for r in replies) == sorted(str(i) for i in range(20))
+    assert len(topics) == 1
