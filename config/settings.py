@@ -45,6 +45,10 @@ class KafkaSettings(BaseModel):
     linger_ms: int = Field(default=5, ge=0)
     max_batch_bytes: int = Field(default=1 * MiB, gt=0)
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
+    # How long the producer keeps trying to deliver a record (aiokafka's request timeout,
+    # which is also its batch expiry): an outage shorter than this costs a pause, not a
+    # failed output. Longer outages: the runtime sends what expired again.
+    request_timeout: float = Field(default=120.0, gt=0)
     # How long a record to a topic the broker does not know waits for the topic to appear
     # before it fails (results to it become dead letters; ``Client.send`` raises).
     unknown_topic_wait: float = Field(default=5.0, gt=0)

@@ -68,5 +68,5 @@ def successor(agent: str, record: Inbound, topic: str, msg: Message, key: bytes 
 def publish(out: OutBatch, sent: list[Sent]) -> None:
     """Add what an attempt sent to ``out``; each input is committed only after its
     records are acknowledged."""
-    for record, (topic, value, key, headers) in sent:
-        record.outputs.append(out.add(topic, value, key, headers))
+    for record, rec in sent:
+        record.outputs.append((out.add(*rec), rec))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -24,7 +25,7 @@ from streams.acks import AckTracker
 from streams.agent import AgentSpec
 from streams.codec import encode
 from streams.deadletter import dead_letter_headers
-from streams.errors import AgentStreamError, ProduceError, Stage
+from streams.errors import AgentStreamError, ProduceError, Stage, is_transient
 from streams.idempotency import Dedupe
 from streams.metrics import Metrics
 from streams.publisher import Publisher
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 #: wait in the open batch, so under load batches grow instead of multiplying (fewer,
 #: larger produce requests; measured: a third more throughput than no limit).
 SETTLING_BATCHES = 2
+#: Outputs the broker did not take for a transient reason are sent again after these.
+RESEND_FIRST_DELAY = 0.5
+RESEND_MAX_DELAY = 5.0
+RESEND_LOG_EVERY = 10.0
 
 
 class DeliveryFailed(AgentStreamError):
@@ -69,6 +74,7 @@ class Delivery:
         self._scheduled = False
         self._flushed: asyncio.Future[None] | None = None
         self._settling: set[asyncio.Task[None]] = set()
+        self._warned = -RESEND_LOG_EVERY
 
     # -- from the handlers --------------------------------------------------------------
     def finished(self, record: Inbound) -> None:
@@ -85,12 +91,19 @@ class Delivery:
         with ``ce_replyto``) also gets a ``Failed`` reply, so its asker need not time out."""
         self.errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
         headers = dead_letter_headers(record, self.spec.name, stage, error, attempts)
-        send = self.publisher.send_raw(
-            self.spec.dead_letter_topic, record.value, record.key, headers
-        )
-        record.letter = asyncio.ensure_future(_resolve(send))
+        record.letter = asyncio.ensure_future(self._write_letter(record, headers))
         if record.envelope is not None and record.envelope.replyto:
             record.letter.add_done_callback(partial(self._answer_failed, record, stage, error))
+
+    async def _write_letter(self, record: Inbound, headers: Any) -> Any:
+        """The dead letter, sent again while the broker fails transiently."""
+        publisher, topic = self.publisher, self.spec.dead_letter_topic
+
+        async def send() -> Any:
+            delivered = await publisher.send_raw(topic, record.value, record.key, headers)
+            return await delivered
+
+        return await retrying(send, f"the broker (dead letters to {topic})", log)
 
     def _answer_failed(
         self, record: Inbound, stage: Stage, error: BaseException, letter: asyncio.Future[Any]
@@ -173,20 +186,26 @@ class Delivery:
             asyncio.get_running_loop().call_soon(self._flush)
 
     async def _durable(self, records: list[Inbound]) -> None:
-        """Wait for every output; a failed one turns its record into a dead letter; a
-        failed dead letter raises :class:`DeliveryFailed`."""
-        outputs = {f for r in records for f in r.outputs}
-        if outputs:
-            await asyncio.wait(outputs)
-        bad = {f: e for f in outputs if (e := _failure(f)) is not None}
-        produced = 0
-        for record in records:
-            produced += len(record.outputs)
-            if bad and (failed := [bad[f] for f in record.outputs if f in bad]):
-                produced -= len(failed)
-                err = ProduceError(f"{len(failed)} output(s) not acknowledged: {failed[0]!r}")
-                self.dead_letter(record, "produce", err, record.attempts)
-        self._produced.inc(produced)
+        """Wait for every output. One the broker could not take for a transient reason
+        (unreachable, no leader, the batch expired) is sent again with backoff until it
+        is acknowledged; one that failed for good turns its record into a dead letter; a
+        dead letter that failed for good raises :class:`DeliveryFailed`."""
+        pending, delay = records, RESEND_FIRST_DELAY
+        while True:
+            resend = await self._settle_outputs(pending)
+            if not resend:
+                break
+            self._resend_warning(resend)
+            await asyncio.sleep(delay)
+            delay = min(RESEND_MAX_DELAY, delay * 2)
+            out = self.publisher.batch()
+            for record in resend:
+                record.outputs = [
+                    (f, rec) if _failure(f) is None else (out.add(*rec), rec)
+                    for f, rec in record.outputs
+                ]
+            await out.flush()
+            pending = resend
         letters = [r.letter for r in records if r.letter is not None]
         if not letters:
             return
@@ -198,6 +217,37 @@ class Delivery:
                 f"{len(errors)} dead letter(s) to {self.spec.dead_letter_topic} "
                 f"failed: {errors[0]!r}"
             ) from errors[0]
+
+    async def _settle_outputs(self, records: list[Inbound]) -> list[Inbound]:
+        """Wait for the records' outputs; dead-letter those with a final failure; return
+        those with transient failures only (to be sent again)."""
+        outputs = {f for r in records for f, _ in r.outputs}
+        if outputs:
+            await asyncio.wait(outputs)
+        resend: list[Inbound] = []
+        produced = 0
+        for record in records:
+            errors = [e for f, _ in record.outputs if (e := _failure(f)) is not None]
+            if not errors:
+                produced += len(record.outputs)
+            elif all(is_transient(e) for e in errors):
+                resend.append(record)
+            else:
+                produced += len(record.outputs) - len(errors)
+                err = ProduceError(f"{len(errors)} output(s) not acknowledged: {errors[0]!r}")
+                self.dead_letter(record, "produce", err, record.attempts)
+        self._produced.inc(produced)
+        return resend
+
+    def _resend_warning(self, resend: list[Inbound]) -> None:
+        now = time.monotonic()
+        if now - self._warned >= RESEND_LOG_EVERY:
+            self._warned = now
+            error = next(e for r in resend for f, _ in r.outputs if (e := _failure(f)))
+            log.warning(
+                "agent %s: the broker did not take the outputs of %d event(s), sending them "
+                "again: %r", self.spec.name, len(resend), error,
+            )  # fmt: skip
 
     async def _mark(self, records: list[Inbound]) -> None:
         """Claims of handled events become ``done``; those of dead letters are dropped,
@@ -213,11 +263,6 @@ class Delivery:
 def _ignore(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and (e := future.exception()) is not None:
         log.warning("a Failed reply was not sent: %r", e)
-
-
-async def _resolve(send: Any) -> Any:
-    fut = await send
-    return await fut
 
 
 def _failure(future: asyncio.Future[Any]) -> BaseException | None:

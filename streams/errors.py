@@ -29,12 +29,13 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import redis.exceptions
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 Stage = Literal["decode", "validate", "dispatch", "handle", "timeout", "produce"]
 
 TRANSIENT: tuple[type[BaseException], ...] = (
     TimeoutError,
+    KafkaTimeoutError,  # a batch that expired unsent: the broker was unreachable
     ConnectionError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
@@ -109,9 +110,9 @@ def is_retriable(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """A failure of the network or of a service that may pass by itself."""
-    if isinstance(exc, KafkaError):
-        return bool(exc.retriable)
-    return isinstance(exc, TRANSIENT)
+    if isinstance(exc, TRANSIENT):
+        return True
+    return isinstance(exc, KafkaError) and bool(exc.retriable)
 
 
 def stage_of(exc: BaseException) -> Stage:

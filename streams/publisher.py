@@ -38,6 +38,7 @@ class Publisher:
             max_batch_size=kafka.max_batch_bytes,
             max_request_size=MAX_REQUEST_BYTES,
             compression_type=compression,
+            request_timeout_ms=int(kafka.request_timeout * 1000),
             **client_kwargs(kafka),
         )
         self.partition_counts: dict[str, int] = {}
