@@ -200,6 +200,10 @@ class Delivery:
             delay = min(RESEND_MAX_DELAY, delay * 2)
             out = self.publisher.batch()
             for record in resend:
+                for _, (topic, *_rest) in record.outputs:
+                    # Ask the cluster again: a topic deleted meanwhile (a client's private
+                    # reply topic) fails as UnknownTopic, a dead letter, not forever.
+                    self.publisher.partition_counts.pop(topic, None)
                 record.outputs = [
                     (f, rec) if _failure(f) is None else (out.add(*rec), rec)
                     for f, rec in record.outputs

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from config import Settings
+from streams import logs
 from streams.app import App
 from streams.errors import ConfigurationError
 from streams.web import WebServer
@@ -75,7 +76,7 @@ def run(path: str, app_dir: Path, workers: int) -> int:
     # Until the event loop takes over, SIGTERM means: nothing started, exit cleanly.
     signal.signal(signal.SIGTERM, _exit_before_start)
     settings = Settings()
-    _configure_logging(settings)
+    logs.configure(settings.log_level)
     if workers > 1:
         return _supervise(path, app_dir, workers, settings.web_port)
     app = load_app(path, app_dir)
@@ -176,13 +177,3 @@ def _supervise(path: str, app_dir: Path, workers: int, web_port: int) -> int:
     signal.signal(signal.SIGINT, forward)
     codes = [child.wait() for child in children]
     return max(codes, key=abs)
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
-    )
-    quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
-    for noisy in ("faust", "mode", "aiokafka", "kafka", "streams.faust_source"):
-        logging.getLogger(noisy).setLevel(quiet)

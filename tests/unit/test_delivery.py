@@ -15,6 +15,7 @@ class Broker:
     """Hands out output batches whose records are acknowledged when ``ack_all`` is called."""
 
     def __init__(self) -> None:
+        self.partition_counts: dict[str, int] = {"m.replies": 1}
         self.batches: list[Batch] = []
         self.pending: list[asyncio.Future[Any]] = []
 
@@ -115,6 +116,7 @@ async def test_outputs_the_broker_did_not_take_are_sent_again(monkeypatch: Any) 
     await asyncio.sleep(0.05)
     assert [b.records for b in broker.batches] == [[b"0", b"1"], [b"0", b"1"]]
     assert acked == []
+    assert broker.partition_counts == {}  # the cluster is asked again about the topic
     broker.ack_all()
     await asyncio.wait_for(d.wait_idle(), 1)
     assert acked == [0, 1]
