@@ -29,14 +29,14 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 # pyproject.toml declares readme = "README.md", so hatchling needs it to build.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY streams/ streams/
 COPY agents/ agents/
 COPY schemas/ schemas/
 COPY config/ config/
 
 # Non-editable install: the packages land in the venv's site-packages.
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir -c constraints.txt .
 
 # --------------------------------------------------------------------------- runtime
 FROM ${PYTHON_IMAGE} AS runtime

@@ -2,12 +2,17 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up down lint test test-fast demo bench clean
+.PHONY: install lock up down lint test test-fast demo bench clean
 
 install:  ## venv + the project with its dev tools
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+
+lock:  ## pin every installed dependency (after changing pyproject.toml) into constraints.txt
 	$(BIN)/pip install -q -e '.[dev]'
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
 
 up:  ## start the local Kafka broker and Redis
 	$(BIN)/agentstream up

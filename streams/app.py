@@ -65,12 +65,28 @@ class App:
         idempotent: bool = False,
     ) -> Callable[[T], T]:
         """Declare an agent reading ``mailbox``: a function, a batch function or a class
-        with ``@handler`` methods (see :mod:`streams.agent`).
+        with ``@handler`` methods (see :mod:`streams.agent`). Options left out take the
+        settings' defaults (``AGENTSTREAM_BATCH__*``, ``AGENTSTREAM_RETRY__*``,
+        ``AGENTSTREAM_LIMITS__*``).
 
-        ``concurrency`` handler calls run at once (same key in order); at most
-        ``backlog`` records are taken and not yet committed. A ``retry`` policy whose
-        worst case (``timeout`` x attempts + backoffs) does not fit in the group's
-        rebalance timeout is refused."""
+        * ``mailbox``: the topic the agent reads (created at start when missing).
+        * ``name``: the agent's name in metrics, logs and dead letters (default: the
+          function's or class's name); unique within the app.
+        * ``reply_to``: where results go when an event has no ``ce_replyto``
+          (default ``<mailbox>.replies``).
+        * ``batch``: how windows close (:class:`Batch`: ``max_size``, ``within``,
+          ``eager``); windows are the unit of intake, not a gate for handling.
+        * ``concurrency``: handler calls in flight at once; events of the same key run
+          one after another in offset order (default 32).
+        * ``backlog``: records taken and not yet committed, at most (default 10,000);
+          past it the agent's partitions are paused.
+        * ``retry``: :class:`Retry` (attempts, backoff, max_backoff, outage).
+        * ``timeout``: seconds one handler call may take (default 30).
+        * ``idempotent``: claim each ``ce_id`` in Redis so a redelivered event is not
+          handled twice.
+
+        A policy whose worst case (``timeout`` x attempts + backoffs, or an outage ridden
+        out) does not fit in the group's rebalance timeout is refused."""
         d = self.settings
 
         def register(target: T) -> T:
