@@ -228,18 +228,21 @@ class Delivery:
         outputs = {f for r in records for f, _ in r.outputs}
         if outputs:
             await asyncio.wait(outputs)
+        bad = {f: e for f in outputs if (e := _failure(f)) is not None}
+        produced = sum(len(r.outputs) for r in records)
         resend: list[Inbound] = []
-        produced = 0
-        for record in records:
-            errors = [e for f, _ in record.outputs if (e := _failure(f)) is not None]
-            if not errors:
-                produced += len(record.outputs)
-            elif all(is_transient(e) for e in errors):
-                resend.append(record)
-            else:
-                produced += len(record.outputs) - len(errors)
-                err = ProduceError(f"{len(errors)} output(s) not acknowledged: {errors[0]!r}")
-                self.dead_letter(record, "produce", err, record.attempts)
+        if bad:  # a record's outputs share a few batch futures: look closer only then
+            for record in records:
+                errors = [bad[f] for f, _ in record.outputs if f in bad]
+                produced -= len(errors)
+                if not errors:
+                    continue
+                if all(is_transient(e) for e in errors):
+                    resend.append(record)
+                    produced -= len(record.outputs) - len(errors)  # counted when resent
+                else:
+                    err = ProduceError(f"{len(errors)} output(s) not acknowledged: {errors[0]!r}")
+                    self.dead_letter(record, "produce", err, record.attempts)
         self._produced.inc(produced)
         return resend
 
