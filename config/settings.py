@@ -46,8 +46,8 @@ class KafkaSettings(BaseModel):
     max_batch_bytes: int = Field(default=1 * MiB, gt=0)
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
     # How long the producer keeps trying to deliver a record (aiokafka's request timeout,
-    # which is also its batch expiry): an outage shorter than this costs a pause, not a
-    # failed output. Longer outages: the runtime sends what expired again.
+    # which is also its batch expiry): a broker outage shorter than this costs a pause;
+    # past it, the events whose results expired become dead letters.
     request_timeout: float = Field(default=120.0, gt=0)
     # How long a record to a topic the broker does not know waits for the topic to appear
     # before it fails (results to it become dead letters; ``Client.send`` raises).

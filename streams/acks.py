@@ -35,10 +35,13 @@ class AckTracker:
         """Records in the order they were taken (offset order within a partition)."""
         queues = self._queues
         n = 0
+        partition, queue = -1, None  # a window's records mostly come from one partition
         for record in records:
-            queue = queues.get(record.partition)
-            if queue is None:
-                queue = queues[record.partition] = collections.deque()
+            if record.partition != partition or queue is None:
+                partition = record.partition
+                queue = queues.get(partition)
+                if queue is None:
+                    queue = queues[partition] = collections.deque()
             queue.append(record)
             record.track = queue
             n += 1

@@ -26,13 +26,15 @@ class Context:
         self.agent = agent
         self.record = record
         self.envelope = envelope
-        self.sent: list[Sent] = []
+        self.sent: list[Sent] | None = None  # most handlers send nothing
 
     @property
     def key(self) -> bytes | None:
         return self.record.key
 
     async def send(self, topic: str, msg: Message, key: bytes | None = None) -> None:
+        if self.sent is None:
+            self.sent = []
         self.sent.append((self.record, successor(self.agent, self.record, topic, msg, key)))
 
 
@@ -68,5 +70,5 @@ def successor(agent: str, record: Inbound, topic: str, msg: Message, key: bytes 
 def publish(out: OutBatch, sent: list[Sent]) -> None:
     """Add what an attempt sent to ``out``; each input is committed only after its
     records are acknowledged."""
-    for record, rec in sent:
-        record.outputs.append((out.add(*rec), rec))
+    for record, (topic, value, key, headers) in sent:
+        record.outputs.append(out.add(topic, value, key, headers))

@@ -41,7 +41,8 @@ class Lanes(Generic[T]):
         self._run = run
         self._on_error = on_error
         #: keys with an event running or runnable -> the events of that key behind it
-        self._lanes: dict[Hashable, collections.deque[T]] = {}
+        #: (None until one waits: most keys never have a second event in flight)
+        self._lanes: dict[Hashable, collections.deque[T] | None] = {}
         self._ready: collections.deque[T] = collections.deque()
         self._workers: list[asyncio.Task[None]] = []
         self._idle: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -59,12 +60,14 @@ class Lanes(Generic[T]):
         for item in items:
             k = key(item)
             if k is not None:
-                lane = lanes.get(k)
-                if lane is not None:
+                if k in lanes:
+                    lane = lanes[k]
+                    if lane is None:
+                        lane = lanes[k] = collections.deque()
                     lane.append(item)
                     self._parked += 1
                     continue
-                lanes[k] = collections.deque()
+                lanes[k] = None
             ready.append(item)
         if ready:
             self._wake()
@@ -102,7 +105,8 @@ class Lanes(Generic[T]):
                 self._lanes.pop(k, None)
         self._ready.clear()
         for lane in self._lanes.values():  # lanes of running events lose what waits behind
-            lane.clear()
+            if lane is not None:
+                lane.clear()
         self._parked = 0
         self._notify()
         return dropped
@@ -159,7 +163,8 @@ class Lanes(Generic[T]):
                 self._running -= 1
                 # The event of key k finished: its lane's next event becomes runnable.
                 k = key(item)
-                if k is not None and (lane := lanes.get(k)) is not None:
+                if k is not None and k in lanes:
+                    lane = lanes[k]
                     if lane:
                         self._parked -= 1
                         ready.append(lane.popleft())

@@ -240,7 +240,7 @@ class Processor:
         except Exception as e:  # noqa: BLE001 - e.g. a result pydantic cannot serialize
             self.delivery.dead_letter(record, "produce", e, record.attempts)
             return
-        record.outputs.append((self.delivery.out.add(*rec), rec))
+        record.outputs.append(self.delivery.out.add(*rec))
 
     def _fail(self, record: Inbound, error: AgentStreamError, attempts: int) -> None:
         self.delivery.dead_letter(record, error.stage, error, attempts)

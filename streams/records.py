@@ -22,8 +22,7 @@ class Inbound:
     source: Any = None  # what the consumer needs to acknowledge it (a faust Event)
     envelope: Envelope | None = None
     attempts: int = 0
-    #: what it produced: (delivery future, the record as sent, to send it again)
-    outputs: list[tuple[Any, Any]] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)  # delivery futures of what it produced
     letter: Any = None  # delivery future of its dead letter, if it became one
     claimed: bool = False  # an idempotent agent claimed its ce_id in Redis
     done: bool = False  # handled, and everything it produced is durable

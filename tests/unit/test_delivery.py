@@ -60,8 +60,7 @@ def delivery(broker: Broker, acked: list[int]) -> Delivery:
 def handled(d: Delivery, offset: int) -> Inbound:
     record = Inbound("m", 0, offset, None, b"{}", [], source=offset)
     d.acks.register([record])
-    rec = ("m.replies", b"%d" % offset, None, [])
-    record.outputs.append((d.out.add(*rec), rec))
+    record.outputs.append(d.out.add("m.replies", b"%d" % offset, None, []))
     d.finished(record)
     return record
 
@@ -99,24 +98,3 @@ async def test_batches_after_a_cancellation_still_go_out() -> None:
     broker.ack_all()
     await asyncio.wait_for(d.wait_idle(), 1)
     assert broker.batches[-1].records == [b"1"]
-
-
-async def test_outputs_the_broker_did_not_take_are_sent_again(monkeypatch: Any) -> None:
-    from aiokafka.errors import KafkaTimeoutError
-
-    import streams.delivery
-
-    monkeypatch.setattr(streams.delivery, "RESEND_FIRST_DELAY", 0.01)
-    broker, acked = Broker(), []
-    d = delivery(broker, acked)
-    handled(d, 0)
-    handled(d, 1)
-    await asyncio.sleep(0.01)
-    broker.answer_all(KafkaTimeoutError())  # the batch expired: the broker was away
-    await asyncio.sleep(0.05)
-    assert [b.records for b in broker.batches] == [[b"0", b"1"], [b"0", b"1"]]
-    assert acked == []
-    assert broker.partition_counts == {}  # the cluster is asked again about the topic
-    broker.ack_all()
-    await asyncio.wait_for(d.wait_idle(), 1)
-    assert acked == [0, 1]
