@@ -24,6 +24,7 @@ from streams.errors import UnknownTopic
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # dead letters carry oversized inputs byte for byte
 PARTITION_CACHE_LIMIT = 100_000
+METADATA_RETRY = 0.2  # seconds between metadata requests for a topic not (yet) known
 
 
 class Publisher:
@@ -56,6 +57,7 @@ class Publisher:
     ) -> asyncio.Future[Any]:
         """Queue one record; the returned future resolves when the broker acknowledged it.
         Raises :class:`UnknownTopic` when the cluster does not have ``topic``."""
+        await self.still_there(topic)
         await self.partition_count(topic)
         fut: asyncio.Future[Any] = await self.producer.send(
             topic, value=value, key=key, headers=headers
@@ -72,20 +74,44 @@ class Publisher:
 
     async def partition_count(self, topic: str) -> int:
         """Partitions of ``topic``, cached; raises :class:`UnknownTopic` when the cluster
-        does not report it within ``unknown_topic_wait`` (instead of aiokafka's wait of
-        the whole request timeout, which would stall the agent)."""
+        does not report it within ``unknown_topic_wait``."""
         count = self.partition_counts.get(topic)
         if count is None:
-            try:
-                async with asyncio.timeout(self.unknown_topic_wait):
-                    partitions = await self.producer.partitions_for(topic)
-            except (TimeoutError, KafkaError) as e:
+            count = self.partition_counts[topic] = await self._partitions(topic)
+        return count
+
+    async def still_there(self, topic: str) -> None:
+        """Raise :class:`UnknownTopic` when the producer's metadata lost ``topic`` (a
+        client's private reply topic, deleted before a late reply) and the cluster does
+        not report it again within ``unknown_topic_wait``."""
+        if self.producer.client.cluster.partitions_for_topic(topic) is None:
+            self.partition_counts.pop(topic, None)
+            await self.partition_count(topic)
+
+    async def _partitions(self, topic: str) -> int:
+        """Ask the cluster for ``topic``'s partitions, with real pauses between metadata
+        requests. aiokafka's own wait (``partitions_for``, and ``send_batch`` before it
+        sends) spins without yielding for the whole request timeout when a topic is
+        gone, logging an error each turn: the event loop and everything on it stall."""
+        client = self.producer.client
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.unknown_topic_wait
+        while True:
+            partitions = client.cluster.partitions_for_topic(topic)
+            if partitions:
+                return len(partitions)
+            if loop.time() >= deadline:
                 raise UnknownTopic(
                     f"topic {topic!r} does not exist on the cluster "
                     f"(waited {self.unknown_topic_wait}s for it)"
-                ) from e
-            count = self.partition_counts[topic] = len(partitions)
-        return count
+                )
+            try:
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    await client.add_topic(topic)
+                    await client.force_metadata_update()
+            except (TimeoutError, KafkaError):
+                pass
+            await asyncio.sleep(METADATA_RETRY)
 
     def partition(self, topic: str, key: bytes | None, count: int, sticky: int) -> int:
         """Kafka's default partitioner (murmur2 of the key), cached per key; records
@@ -178,6 +204,7 @@ class OutBatch:
     ) -> None:
         builder.close()  # complete: the sender need not linger for more records
         try:
+            await self.publisher.still_there(tp[0])
             delivered = await self.publisher.producer.send_batch(builder, tp[0], partition=tp[1])
         except Exception as e:  # noqa: BLE001 - the records' owners turn it into dead letters
             pending.set_exception(e)
