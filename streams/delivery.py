@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 SETTLING_BATCHES = 2
 #: ... but no longer than this: a batch that cannot settle (a record to a topic deleted
 #: meanwhile waits for the producer's request timeout) must not hold every later output.
-MAX_HOLD = 0.02
+MAX_HOLD = 0.25
 
 
 class DeliveryFailed(AgentStreamError):
