@@ -82,11 +82,6 @@ class Lanes(Generic[T]):
         """Nothing running, runnable or parked."""
         return not (self._running or self._ready or self._parked)
 
-    @property
-    def pending(self) -> int:
-        """Events submitted and not finished."""
-        return self._running + len(self._ready) + self._parked
-
     async def wait_room(self) -> None:
         """Return once a worker could start another event."""
         while self._ready:

@@ -147,10 +147,6 @@ class AgentLoop:
     def draining(self) -> bool:
         return self._draining
 
-    @property
-    def failed(self) -> BaseException | None:
-        return self._failed
-
     async def quiesce(self, seconds: float) -> None:
         """A rebalance: give the events taken ``seconds`` to finish and be acknowledged,
         then abandon the rest. (Events not started yet are not dropped at once: every

@@ -15,7 +15,6 @@ class Broker:
     """Hands out output batches whose records are acknowledged when ``ack_all`` is called."""
 
     def __init__(self) -> None:
-        self.partition_counts: dict[str, int] = {"m.replies": 1}
         self.batches: list[Batch] = []
         self.pending: list[asyncio.Future[Any]] = []
 
@@ -23,16 +22,9 @@ class Broker:
         return Batch(self)
 
     def ack_all(self) -> None:
-        self.answer_all(None)
-
-    def answer_all(self, error: BaseException | None) -> None:
         for future in self.pending:
-            if future.done():
-                continue
-            if error is None:
+            if not future.done():
                 future.set_result(None)
-            else:
-                future.set_exception(error)
         self.pending.clear()
 
 
