@@ -16,7 +16,7 @@ import os
 import platform
 
 from config import Settings
-from streams.demo import MAILBOX, PACE_TICK, drive, echo_workers
+from streams.tools.echo_demo import MAILBOX, PACE_TICK, drive, echo_workers
 
 
 async def measure(settings: Settings, rates: list[float], seconds: float, workers: int) -> None:

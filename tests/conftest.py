@@ -18,7 +18,7 @@ from contextlib import ExitStack
 import pytest
 
 from config import KafkaSettings, RedisSettings, Settings
-from streams.local import LocalKafka, LocalRedis
+from streams.tools.local import LocalKafka, LocalRedis
 
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 REDIS_IMAGE = "redis:7-alpine"

@@ -1,4 +1,4 @@
-from streams.local.kafka import _cluster_id
+from streams.tools.local.kafka import _cluster_id
 
 
 def test_cluster_ids_never_look_like_an_option() -> None:

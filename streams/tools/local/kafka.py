@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from config import Settings
-from streams.local.process import Daemon, LocalServiceError, require_executable
+from streams.tools.local.process import Daemon, LocalServiceError, require_executable
 
 KAFKA_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "kafka"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}

@@ -9,8 +9,8 @@ import redis
 import redis.exceptions
 
 from config import Settings
-from streams.local.kafka import LOCAL_HOSTS
-from streams.local.process import Daemon, LocalServiceError, require_executable
+from streams.tools.local.kafka import LOCAL_HOSTS
+from streams.tools.local.process import Daemon, LocalServiceError, require_executable
 
 
 @dataclass(frozen=True)

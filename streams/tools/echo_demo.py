@@ -23,8 +23,8 @@ from config import Settings
 from schemas.echo import Ping, Pong
 from streams.client import Client
 from streams.errors import RequestTimeout, UnknownTopic
-from streams.local import LocalKafka, LocalRedis
-from streams.local.kafka import LOCAL_HOSTS
+from streams.tools.local import LocalKafka, LocalRedis
+from streams.tools.local.kafka import LOCAL_HOSTS
 
 MAILBOX = "echo"
 PACE_TICK = 0.005  # seconds between paced sends

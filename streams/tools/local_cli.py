@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from config import Settings
-from streams.local import LocalKafka, LocalRedis, LocalServiceError
+from streams.tools.local import LocalKafka, LocalRedis, LocalServiceError
 
 broker = typer.Typer(no_args_is_help=True, help="The local single-node Kafka (KRaft) broker.")
 redis_cli = typer.Typer(no_args_is_help=True, help="The local Redis server.")

@@ -12,11 +12,12 @@ from pydantic import ConfigDict
 
 from config import Settings
 from schemas import Message
-from streams import demo, worker
-from streams.cli_dlq import dlq_cli
-from streams.cli_local import broker, down, redis_cli, up
+from streams import worker
 from streams.client import Client
 from streams.errors import AgentStreamError
+from streams.tools import echo_demo as demo
+from streams.tools.dlq_cli import dlq_cli
+from streams.tools.local_cli import broker, down, redis_cli, up
 
 cli = typer.Typer(no_args_is_help=True, help="Multi-agent systems on Kafka.")
 cli.add_typer(broker, name="broker")
