@@ -61,7 +61,7 @@ class KafkaSettings(BaseModel):
 
 
 class RedisSettings(BaseModel):
-    """Redis for idempotency keys (``idempotent=True`` agents)."""
+    """Redis: idempotency keys, keyed state (``ctx.state``) and the cache's L2."""
 
     url: str = "redis://127.0.0.1:6379/0"
     password: SecretStr | None = None
@@ -107,6 +107,68 @@ class Limits(BaseModel):
     shutdown_timeout: float = Field(default=25.0, gt=0)
 
 
+class CacheSettings(BaseModel):
+    """The tiered cache (``App.cache``): L1 in process, L2 Redis, L3 a durable store."""
+
+    l1_size: int = Field(default=10_000, ge=0)
+    l1_ttl: float = Field(default=60.0, gt=0)
+    # Entries in L2 and L3 expire after this long unless a cache names its own ttl.
+    ttl: float = Field(default=24 * 3600.0, gt=0)
+    # L3: an SQLAlchemy async URL; embedded SQLite by default, a server by URL
+    # (e.g. postgresql+asyncpg://...). Empty turns L3 off.
+    l3_url: str = "sqlite+aiosqlite:///.agentstream/cache.sqlite3"
+    # One computation per key at a time across workers: how long a computing worker
+    # holds the key's lock (others wait for its result, then compute themselves).
+    lock_timeout: float = Field(default=30.0, gt=0)
+
+
+class ModelSettings(BaseModel):
+    """Which model client agents use: ``offline`` (deterministic, no network) or
+    ``openai`` (any OpenAI-compatible chat-completions endpoint)."""
+
+    provider: Literal["offline", "openai"] = "offline"
+    base_url: str = "https://api.openai.com/v1"
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr | None = None
+    timeout: float = Field(default=30.0, gt=0)
+    # Requests in flight at once per model, per process.
+    max_concurrency: int = Field(default=16, ge=1)
+    # Retries on 429 and 5xx (honouring Retry-After), then the call fails.
+    max_retries: int = Field(default=4, ge=0)
+    # Circuit breaker: after this many failures in a row, calls fail fast for reset_after s.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_reset: float = Field(default=30.0, gt=0)
+
+
+class SupportSettings(BaseModel):
+    """The customer-service system (agents/support)."""
+
+    # The knowledge-base agent answers at or above this calibrated score, else escalates.
+    answer_confidence: float = Field(default=0.8, ge=0, le=1)
+    # The router asks the model when its rules are less sure than this.
+    rules_confidence: float = Field(default=0.75, ge=0, le=1)
+    # Conversation memory per customer.
+    memory_turns: int = Field(default=10, ge=1)
+    memory_ttl: float = Field(default=7 * 24 * 3600.0, gt=0)
+
+
+class GatewaySettings(BaseModel):
+    """The HTTP gateway and console (agents/console)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # Per-client token bucket: sustained requests per second and burst.
+    rate: float = Field(default=5.0, gt=0)
+    burst: int = Field(default=20, ge=1)
+    max_body_bytes: int = Field(default=16 * 1024, gt=0)
+    reply_timeout: float = Field(default=10.0, gt=0)
+    # The human-agent pages and the answer endpoint require this token (login form or
+    # ``Authorization: Bearer``). Unset: those pages refuse everyone.
+    console_token: SecretStr | None = None
+    # Signs session cookies and CSRF tokens; unset: a random one per process.
+    session_secret: SecretStr | None = None
+
+
 class LocalSettings(BaseModel):
     """The single-node Kafka and Redis that `agentstream broker/redis up` start."""
 
@@ -133,6 +195,10 @@ class Settings(BaseSettings):
     retry: RetryDefaults = RetryDefaults()
     limits: Limits = Limits()
     local: LocalSettings = LocalSettings()
+    cache: CacheSettings = CacheSettings()
+    models: ModelSettings = ModelSettings()
+    support: SupportSettings = SupportSettings()
+    gateway: GatewaySettings = GatewaySettings()
     # A worker's /metrics, /healthz and /readyz; 0 picks a free port (logged at start).
     # ``agentstream worker --workers N`` gives its processes web_port, web_port + 1, ...
     web_port: int = Field(default=6066, ge=0, le=65535)
