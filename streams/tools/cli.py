@@ -42,15 +42,16 @@ def worker_cmd(
     raise typer.Exit(code)
 
 
-@cli.command("demo")
-def demo_cmd(
+@cli.command("demo-echo")
+def demo_echo_cmd(
     events: Annotated[int, typer.Option(min=1, help="events to send")] = 2000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
     rate: Annotated[
         float | None, typer.Option(min=1, help="events per second (default: bursts of 500)")
     ] = None,
 ) -> None:
-    """The main job: local Kafka + Redis, echo agent workers, events in, replies out."""
+    """The smallest end-to-end run: local Kafka + Redis, echo agent workers, pings in,
+    pongs out, latency figures."""
     raise typer.Exit(demo.run(events, workers, rate))
 
 

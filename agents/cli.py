@@ -1,0 +1,49 @@
+"""The ``agentstream`` command: the runtime's commands (streams.tools.cli) plus those of
+the shipped systems: ``demo`` (the main job) and ``support classify``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from streams.tools.cli import cli
+
+support = typer.Typer(no_args_is_help=True, help="The customer-service system.")
+cli.add_typer(support, name="support")
+
+
+@cli.command("demo")
+def demo_cmd(
+    inquiries: Annotated[
+        int | None, typer.Option(min=1, help="inquiries to send (default: every shipped one)")
+    ] = None,
+    content: Annotated[int, typer.Option(min=0, help="content requests to send")] = 3,
+    workers: Annotated[int, typer.Option(min=1, help="support worker processes")] = 2,
+    in_flight: Annotated[int, typer.Option(min=1, help="inquiries awaiting a reply at once")] = 64,
+) -> None:
+    """The main job: local Kafka + Redis, the customer-service and content workers, the
+    shipped inquiries and a few content requests in, a summary out. Exit 0 only if every
+    request ended in a reply, an escalation or a dead letter."""
+    from agents import demo
+
+    raise typer.Exit(demo.run(inquiries, content, workers, in_flight))
+
+
+@support.command("classify")
+def classify_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL inquiries")],
+    in_flight: Annotated[int, typer.Option(min=1, help="inquiries awaiting an answer")] = 64,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for each answer")] = 30.0,
+) -> None:
+    """Route each inquiry of FILE (one JSON object a line: {"id"?, "text", "lang"?})
+    through the router agents over Kafka, starting the broker, Redis and a worker when
+    none run; print one JSON line per inquiry: id, category, urgency, confidence, route."""
+    from agents.support import classify
+
+    raise typer.Exit(classify.run(file, in_flight, timeout))
+
+
+def main() -> None:
+    cli()
