@@ -165,8 +165,16 @@ class GatewaySettings(BaseModel):
     # The human-agent pages and the answer endpoint require this token (login form or
     # ``Authorization: Bearer``). Unset: those pages refuse everyone.
     console_token: SecretStr | None = None
-    # Signs session cookies and CSRF tokens; unset: a random one per process.
+    # Signs session cookies and CSRF tokens; unset: a random one per process (sessions
+    # then end with the process and do not carry over to other replicas).
     session_secret: SecretStr | None = None
+    session_ttl: float = Field(default=8 * 3600.0, gt=0)
+    # Replies kept per customer for the chat page (Redis list): how many, and how long
+    # after the last one.
+    messages_keep: int = Field(default=100, ge=1)
+    messages_ttl: float = Field(default=7 * 24 * 3600.0, gt=0)
+    # Client buckets kept by the rate limiter (the least recently seen are dropped).
+    rate_clients: int = Field(default=100_000, ge=1)
 
 
 class LocalSettings(BaseModel):

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ from streams.errors import RequestFailed, RequestTimeout
 from streams.publisher import Publisher
 
 M = TypeVar("M", bound=Message)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +52,24 @@ class Reply:
 
 
 class Client:
-    """Sends events to mailboxes and reads what agents answer."""
+    """Sends events to mailboxes and reads what agents answer.
 
-    def __init__(self, settings: Settings | None = None, source: str = "agentstream.client"):
+    ``on_unmatched`` receives the replies that reach the private reply topic and match no
+    waiting ``ask``: answers that came after their ask timed out, or later answers to the
+    same request (a person answering an escalated inquiry). Without it they are dropped.
+    It is awaited in the listener, so a slow callback delays the replies behind it; an
+    exception it raises is logged and the listener goes on."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        source: str = "agentstream.client",
+        *,
+        on_unmatched: Callable[[Reply], Awaitable[None]] | None = None,
+    ):
         self.settings = settings or Settings()
         self.source = source
+        self.on_unmatched = on_unmatched
         self._publisher = Publisher(self.settings.kafka)
         self._reply_topic: str | None = None
         self._pending: dict[str, asyncio.Future[Reply]] = {}
@@ -194,8 +209,22 @@ class Client:
                 future = self._pending.get(reply.envelope.correlationid)
                 if future is not None and not future.done():
                     future.set_result(reply)
+                elif self.on_unmatched is not None:
+                    await self._unmatched(self.on_unmatched, reply)
         finally:
             await consumer.stop()
+
+    @staticmethod
+    async def _unmatched(callback: Callable[[Reply], Awaitable[None]], reply: Reply) -> None:
+        try:
+            await callback(reply)
+        except Exception:
+            log.exception(
+                "on_unmatched failed for the reply at %s:%d:%d",
+                reply.topic,
+                reply.partition,
+                reply.offset,
+            )
 
     async def _delete_reply_topic(self) -> None:
         if self._reply_topic is None:
