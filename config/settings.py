@@ -120,6 +120,9 @@ class CacheSettings(BaseModel):
     # One computation per key at a time across workers: how long a computing worker
     # holds the key's lock (others wait for its result, then compute themselves).
     lock_timeout: float = Field(default=30.0, gt=0)
+    # An L2 (Redis) call slower than this counts as Redis being away: the cache then
+    # runs on L1 and L3 and tries Redis again every second.
+    l2_timeout: float = Field(default=1.0, gt=0)
 
 
 class ModelSettings(BaseModel):

@@ -91,12 +91,15 @@ class Envelope:
             append(("traceparent", self.traceparent.encode()))
         return headers
 
-    def successor_headers(self, type: str, source: str) -> Headers:
+    def successor_headers(self, type: str, source: str, *, forward: bool = False) -> Headers:
         """Headers of a new event caused by this one: a fresh id and time, this event's
         correlation id, this id as the causation id, and this event's ``traceparent`` (so
         a trace follows the event across topics). Equal to ``Envelope.new(...,
         correlationid=..., causationid=...).to_headers()`` plus the trace context, built
-        without the intermediate object because every result takes this path."""
+        without the intermediate object because every result takes this path.
+
+        ``forward`` also keeps this event's ``ce_replyto``: the new event carries the
+        request on, and whichever agent handles it answers the original asker."""
         event_id = new_id()
         headers = [
             ("ce_id", event_id.encode()),
@@ -108,6 +111,8 @@ class Envelope:
             ("ce_correlationid", (self.correlationid or event_id).encode()),
             ("ce_causationid", self.id.encode()),
         ]
+        if forward and self.replyto is not None:
+            headers.append(("ce_replyto", self.replyto.encode()))
         if self.traceparent is not None:
             headers.append(("traceparent", self.traceparent.encode()))
         return headers

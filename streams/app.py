@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from config import Settings
 from streams import faust_source
 from streams.agent import AgentSpec, routes_of
+from streams.cache import Cache
 from streams.connection import ensure_topics
 from streams.errors import ConfigurationError
 from streams.idempotency import Dedupe
@@ -22,6 +23,7 @@ from streams.loop import AgentLoop
 from streams.metrics import Metrics
 from streams.policy import Batch, Retry
 from streams.publisher import Publisher
+from streams.state import KeyedState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,6 +47,8 @@ class App:
         self.loops: dict[str, AgentLoop] = {}
         self.partitions = partitions  # used when the app creates missing topics
         self.crashed: asyncio.Future[None] | None = None
+        self.caches: dict[str, Cache] = {}
+        self.state: KeyedState | None = None  # ``ctx.state``, from start to stop
         self._faust: faust.App | None = None
         self._publisher: Publisher | None = None
         self._redis: aioredis.Redis | None = None
@@ -113,12 +117,38 @@ class App:
 
         return register
 
+    def cache(
+        self,
+        name: str,
+        *,
+        ttl: float | None = None,
+        l1_size: int | None = None,
+        l1_ttl: float | None = None,
+    ) -> Cache:
+        """Declare a tiered cache (:class:`~streams.cache.Cache`), started with the app;
+        its metrics are on the app's ``/metrics``. Options left out take the settings'
+        (``AGENTSTREAM_CACHE__*``)."""
+        if name in self.caches:
+            raise ConfigurationError(f"cache {name!r} is declared twice")
+        cache = Cache(
+            name,
+            self.settings,
+            registry=self.metrics.registry,
+            ttl=ttl,
+            l1_size=l1_size,
+            l1_ttl=l1_ttl,
+        )
+        self.caches[name] = cache
+        return cache
+
     # -- lifecycle ----------------------------------------------------------------------
     def configure(self, settings: Settings) -> None:
         """Point the app at other settings before it starts (tests, the worker CLI)."""
         if self._faust is not None:
             raise ConfigurationError("configure() must be called before start()")
         self.settings = settings
+        for cache in self.caches.values():
+            cache.configure(settings)
 
     def topics(self) -> list[str]:
         return [t for s in self.specs for t in (s.mailbox, s.reply_topic, s.dead_letter_topic)]
@@ -134,11 +164,14 @@ class App:
         )
         self._publisher = Publisher(kafka)
         await self._publisher.start()
-        if any(s.idempotent for s in self.specs):
-            self._redis = aioredis.Redis.from_url(
-                self.settings.redis.url,
-                password=_secret(self.settings.redis.password),
-            )
+        # Idempotency claims and keyed state; the client connects on first use.
+        self._redis = aioredis.Redis.from_url(
+            self.settings.redis.url,
+            password=_secret(self.settings.redis.password),
+        )
+        self.state = KeyedState(self._redis, self.id)
+        for cache in self.caches.values():
+            await cache.start()
         self.crashed = asyncio.get_running_loop().create_future()
         self._faust = self._build_faust()
         await self._faust.start()
@@ -161,6 +194,9 @@ class App:
         if self._publisher is not None:
             await self._publisher.stop()
             self._publisher = None
+        for cache in self.caches.values():
+            await cache.stop()
+        self.state = None
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
@@ -224,8 +260,9 @@ class App:
             ttl = self.settings.limits.idempotency_ttl
             dedupe = Dedupe(self._redis, f"{self.id}.{spec.name}", ttl)
         loop = self.loops[spec.name] = AgentLoop(
-            spec, self._publisher, self.metrics, self.settings.limits, self._crash, dedupe
-        )
+            spec, self._publisher, self.metrics, self.settings.limits, self._crash, dedupe,
+            self.state,
+        )  # fmt: skip
         high_water = max(4 * spec.batch.max_size, 4096)
 
         async def body(stream: Any) -> None:

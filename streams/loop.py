@@ -32,6 +32,7 @@ from streams.metrics import Metrics
 from streams.processor import Processor, Ready, event_key
 from streams.publisher import Publisher
 from streams.records import Inbound
+from streams.state import KeyedState
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class AgentLoop:
         limits: Limits,
         on_fatal: Callable[[BaseException], None],
         dedupe: Dedupe | None = None,
+        state: KeyedState | None = None,
     ) -> None:
         self.spec = spec
         self.on_fatal = on_fatal
@@ -57,7 +59,7 @@ class AgentLoop:
         self._inflight = metrics.inflight.labels(*labels)
         self.acks = AckTracker(self._ack, self._release, self._acked)
         self.delivery = Delivery(spec, publisher, metrics, self.acks, dedupe, self._fail)
-        self.processor = Processor(spec, self.delivery, metrics, limits, dedupe)
+        self.processor = Processor(spec, self.delivery, metrics, limits, dedupe, state)
         self.lanes: Lanes[Ready] = Lanes(
             spec.concurrency, event_key, self.processor.handle_event, self._fail
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import weakref
 from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -12,6 +13,8 @@ from prometheus_client.utils import floatToGoString
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
 SIZE_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
+# Cache lookups: microseconds in process, a millisecond or so over the network.
+CACHE_BUCKETS = (0.00001, 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1)
 
 
 class Metrics:
@@ -59,12 +62,47 @@ class Metrics:
             (*at, "partition"),
             registry=r,
         )
-        self.cache = Counter(
+        self.cache = cache_metrics(r)
+
+
+class CacheMetrics:
+    """Metrics of the tiered caches (:mod:`streams.cache`); label ``cache`` throughout.
+    One set per registry, shared by every cache registered on it."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self.requests = Counter(
             "agentstream_cache_requests",
-            "Cache lookups by level (l1, l2) and result (hit, miss).",
-            ("agent", "level", "result"),
+            "Cache lookups by level (l1, l2, l3) and result (hit, miss, error).",
+            ("cache", "level", "result"),
             registry=r,
         )
+        self.lookup = LoopHistogram(
+            "agentstream_cache_lookup_seconds",
+            "Time of one lookup, per level.",
+            ("cache", "level"),
+            CACHE_BUCKETS,
+            r,
+        )
+        self.degraded = Gauge(
+            "agentstream_cache_degraded",
+            "1 while the cache's Redis (L2) is unavailable and it runs on L1 and L3.",
+            ("cache",),
+            registry=r,
+        )
+
+
+_cache_metrics: weakref.WeakKeyDictionary[CollectorRegistry, CacheMetrics] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def cache_metrics(registry: CollectorRegistry) -> CacheMetrics:
+    """The cache metrics on ``registry``, registered there on first use."""
+    metrics = _cache_metrics.get(registry)
+    if metrics is None:
+        metrics = _cache_metrics[registry] = CacheMetrics(registry)
+    return metrics
 
 
 class LoopHistogram(Collector):

@@ -29,6 +29,7 @@ from streams.invoke import invoke
 from streams.metrics import Metrics
 from streams.records import Inbound
 from streams.retrying import retrying
+from streams.state import KeyedState
 
 log = logging.getLogger(__name__)
 OUTAGE_LOG_EVERY = 10.0  # seconds between warnings while a dependency is away
@@ -50,11 +51,13 @@ class Processor:
         metrics: Metrics,
         limits: Limits,
         dedupe: Dedupe | None = None,
+        state: KeyedState | None = None,
     ) -> None:
         self.spec = spec
         self.delivery = delivery
         self.limits = limits
         self.dedupe = dedupe if spec.idempotent else None
+        self.state = state  # handed to every context (``ctx.state``)
         labels = (spec.name, spec.mailbox)
         self._duration = metrics.handler_duration.labels(*labels)
         self._retries = metrics.retries.labels(*labels)
@@ -108,9 +111,9 @@ class Processor:
         record, route, msg = item
         envelope = record.envelope
         assert envelope is not None  # noqa: S101 - set by prepare
-        name = self.spec.name
+        name, state = self.spec.name, self.state
         started = time.perf_counter()
-        ctx = Context(name, record, envelope)
+        ctx = Context(name, record, envelope, state)
         try:  # the first attempt inline: most handler calls succeed
             result = await invoke(route.fn(msg, ctx), self.spec.timeout)
         except FatalError:
@@ -118,7 +121,7 @@ class Processor:
         except Exception as error:  # noqa: BLE001 - classed and retried in _retry
 
             def call() -> tuple[Awaitable[Any], Context]:
-                ctx = Context(name, record, envelope)
+                ctx = Context(name, record, envelope, state)
                 return route.fn(msg, ctx), ctx
 
             outcome = await self._retry(call, [record], error, started)
@@ -141,10 +144,10 @@ class Processor:
         msgs = [m for _, _, m in ready]
         fn = self.spec.batch_fn
         assert fn is not None  # noqa: S101 - only called for batch agents
-        name = self.spec.name
+        name, state = self.spec.name, self.state
 
         def call() -> tuple[Awaitable[Any], BatchContext]:
-            ctx = BatchContext(name, records)
+            ctx = BatchContext(name, records, state)
             return fn(msgs, ctx), ctx
 
         outcome = await self._attempts(call, records)
