@@ -1,0 +1,145 @@
+"""The content system's stages as plain functions: planning and its fallback, assembly,
+the published record, and how the app is wired."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agents.content import ContentApp, ContentOptions, create_app, planner
+from agents.content.integrator import draft_of
+from agents.content.publisher import published_of
+from agents.content.templates import fallback_plan, section_text
+from agents.shared.models.base import ReviewResult, SectionPlan
+from config import Settings
+from schemas.content import ContentRequest, Job, ReviewNote, SectionDraft
+
+
+class Scripted:
+    """A model client whose plan is given, or fails, or never answers."""
+
+    label = "scripted"
+    offline = True
+
+    def __init__(self, plans: list[SectionPlan] | Exception | None) -> None:
+        self.plans = plans
+
+    async def classify(self, text: str, lang: str, history: list[str]) -> object:
+        raise NotImplementedError
+
+    async def answer(self, question: str, lang: str, passages: list[object]) -> str:
+        raise NotImplementedError
+
+    async def plan(
+        self, topic: str, audience: str, sections: list[str] | None
+    ) -> list[SectionPlan]:
+        if isinstance(self.plans, Exception):
+            raise self.plans
+        if self.plans is None:
+            await asyncio.Event().wait()
+        assert isinstance(self.plans, list)
+        return self.plans
+
+    async def write(self, kind: str, title: str, topic: str, audience: str, brief: str) -> str:
+        return f"{kind} text"
+
+    async def review(self, title: str, text: str, round: int) -> ReviewResult:
+        return ReviewResult(1.0, ())
+
+    async def revise(self, title: str, text: str, findings: list[str]) -> str:
+        return text
+
+    async def aclose(self) -> None:
+        pass
+
+
+def app_with(model: Scripted, **options: float) -> ContentApp:
+    return create_app(Settings(), model, prefix="x.", options=ContentOptions(**options))  # type: ignore[arg-type]
+
+
+REQUEST = ContentRequest(topic="event streaming", audience="store managers")
+
+
+async def test_the_model_plan_is_used_and_unknown_kinds_go_to_the_editor() -> None:
+    plans = [SectionPlan("A", "research", "a"), SectionPlan("B", "poetry", "b")]  # type: ignore[arg-type]
+    got = await planner.plan(app_with(Scripted(plans)), REQUEST)
+    assert [(p.title, p.kind) for p in got] == [("A", "research"), ("B", "editor")]
+
+
+@pytest.mark.parametrize("plans", [RuntimeError("down"), [], None])
+async def test_a_failing_empty_or_stuck_planner_gives_the_standard_plan(
+    plans: list[SectionPlan] | Exception | None,
+) -> None:
+    got = await planner.plan(app_with(Scripted(plans), call_deadline=0.05), REQUEST)
+    assert got == fallback_plan(REQUEST.topic, REQUEST.audience, None)
+    assert [p.kind for p in got] == ["creative", "research", "technical", "editor"]
+
+
+async def test_a_plan_that_ignores_the_requested_sections_is_replaced() -> None:
+    request = ContentRequest(topic="t", audience="a", sections=["One", "Two", "Three"])
+    got = await planner.plan(app_with(Scripted([SectionPlan("Other", "research", "x")])), request)
+    assert [p.title for p in got] == ["One", "Two", "Three"]
+    assert [p.kind for p in got] == ["research", "creative", "technical"]
+
+
+def test_templates_follow_the_language_of_the_topic() -> None:
+    assert [p.title for p in fallback_plan("事件流", "店长", None)] == [
+        "引言",
+        "背景",
+        "实践",
+        "总结",
+    ]
+    assert "事件流" in section_text("引言", "事件流", "店长", "简介")
+    assert "event streaming" in section_text("Intro", "event streaming", "ops", "b")
+
+
+JOB = Job(request_id="r1", run="e1", topic="t", audience="a", title="Kafka", max_review_rounds=1)
+
+
+def test_the_first_draft_and_the_published_record() -> None:
+    written = [
+        ("technical", "one two three", None),
+        ("fallback", "四五六", "technical writer: down"),
+    ]
+    sections = [
+        SectionDraft.model_validate(
+            {
+                "job": JOB,
+                "index": i,
+                "count": 2,
+                "kind": "technical",
+                "title": f"S{i}",
+                "writer": writer,
+                "text": text,
+                "reason": reason,
+            }
+        )
+        for i, (writer, text, reason) in enumerate(written)
+    ]
+    draft = draft_of(sections)
+    assert draft.body == "# Kafka\n\n## S0\n\none two three\n\n## S1\n\n四五六\n"
+    assert [(s.writer, s.words, s.reason) for s in draft.sections] == [
+        ("technical", 3, None),
+        ("fallback", 3, "technical writer: down"),
+    ]
+    note = ReviewNote(round=1, score=0.9, findings=[])
+    final = draft.model_copy(update={"round": 1, "reviews": [note]})
+    published = published_of(final, Scripted([]))
+    assert (published.request_id, published.title, published.rounds) == ("r1", "Kafka", 1)
+    assert published.word_count == 1 + (1 + 3) + (1 + 3)  # title, then heading and text
+    assert (published.model, published.offline, published.reviews) == ("scripted", True, [note])
+
+
+def test_the_app_reads_and_writes_prefixed_mailboxes() -> None:
+    app = app_with(Scripted([]))
+    assert app.id == "x.content"
+    mailboxes = sorted(s.mailbox for s in app.specs)
+    assert mailboxes == sorted(
+        ["x.content.requests", "x.content.drafts", "x.content.review", "x.content.revise",
+         "x.content.publish", "x.content.write.fallback", "x.content.write.research",
+         "x.content.write.creative", "x.content.write.technical", "x.content.write.editor"]
+    )  # fmt: skip
+    assert {s.reply_topic for s in app.specs} == {"x.content.published"}
+    assert app.partitions == 6
+    assert all(s.timeout == 35.0 for s in app.specs)
