@@ -1,0 +1,105 @@
+"""The gateway's background readers: open escalations into Redis, quality records into
+the KPIs. Each runs for the gateway's lifetime and restarts after a failure, so a broker
+or Redis outage costs a pause, not a dead console."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+
+from agents.console.store import ConsoleStore
+from config import KafkaSettings
+from schemas import Envelope, EnvelopeError, Message
+from schemas.support import Escalation, Quality
+from streams.connection import client_kwargs
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=Message)
+# Topics the support app creates after the gateway subscribed are found this soon.
+METADATA_MAX_AGE_MS = 5_000
+
+
+async def supervise(name: str, run: Callable[[], Awaitable[None]], backoff: float = 2.0) -> None:
+    """Run ``run`` until cancelled, starting it again ``backoff`` seconds after it fails."""
+    while True:
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; starting again in %.0fs", name, backoff)
+        await asyncio.sleep(backoff)
+
+
+async def follow_escalations(
+    kafka: KafkaSettings, topic: str, group: str, store: ConsoleStore
+) -> None:
+    """Keep every escalation of ``topic`` open in ``store``. The replicas share one
+    consumer group and commit only what is in Redis, so none is lost or left to one
+    replica's memory."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
+        **client_kwargs(kafka),
+    )
+    await consumer.start()
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for records in batches.values():
+                for record in records:
+                    escalation = decode(record, Escalation)
+                    if escalation is not None:
+                        await store.open_escalation(escalation)
+            if batches:
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+
+
+async def follow_quality(kafka: KafkaSettings, topic: str, add: Callable[[Quality], Any]) -> None:
+    """Feed every quality record of ``topic``, from its beginning, to ``add``. No group:
+    each replica reads them all and computes the same figures."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
+        **client_kwargs(kafka),
+    )
+    await consumer.start()
+    try:
+        async for record in consumer:
+            quality = decode(record, Quality)
+            if quality is not None:
+                add(quality)
+    finally:
+        await consumer.stop()
+
+
+def decode(record: Any, model: type[M]) -> M | None:
+    """The record as ``model``, or None (logged) when it is something else."""
+    try:
+        envelope = Envelope.from_headers(record.headers or ())
+        if envelope.type != model.message_type:
+            return None
+        return model.model_validate_json(record.value or b"")
+    except (EnvelopeError, ValidationError) as e:
+        log.warning(
+            "skipped %s:%d:%d, not a valid %s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            model.message_type,
+            e,
+        )
+        return None

@@ -1,0 +1,156 @@
+"""What the gateway holds while it runs: the Kafka client, Redis, the background feeds
+and the KPIs, started and stopped with the web application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from pydantic import ValidationError
+
+from agents.console.feeds import follow_escalations, follow_quality, supervise
+from agents.console.ratelimit import RateLimiter
+from agents.console.security import Sessions, Signer
+from agents.console.store import ConsoleStore
+from config import Settings
+from schemas.support import Escalation, HumanAnswer
+from schemas.support import Reply as SupportReply
+from streams import Client, Reply
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The support system's topics under a prefix (the support app's ``prefix``)."""
+
+    inquiries: str
+    escalations: str
+    human_answers: str
+    quality: str
+
+    @classmethod
+    def of(cls, prefix: str) -> Topics:
+        return cls(
+            f"{prefix}support.inquiries",
+            f"{prefix}support.escalations",
+            f"{prefix}support.human_answers",
+            f"{prefix}support.quality",
+        )
+
+
+def reply_item(reply: Reply, parsed: SupportReply) -> dict[str, Any]:
+    """A reply as the chat page shows it: its event id and time, then its fields."""
+    return {"id": reply.envelope.id, "at": reply.envelope.time, **parsed.model_dump(mode="json")}
+
+
+class Gateway:
+    """The running gateway's shared parts; one per web application."""
+
+    def __init__(self, settings: Settings, prefix: str = "") -> None:
+        g = settings.gateway
+        self.settings = settings
+        self.prefix = prefix
+        self.topics = Topics.of(prefix)
+        secret = g.session_secret.get_secret_value().encode() if g.session_secret else None
+        self.sessions = Sessions(Signer(secret or secrets.token_bytes(32)), g.session_ttl)
+        self.limiter = RateLimiter(g.rate, g.burst, max_clients=g.rate_clients)
+        # Imported here: the support package pulls in the models and the knowledge base,
+        # which the gateway's other parts (and their unit tests) do without.
+        from agents.support.kpis import Kpis
+
+        self.kpis = Kpis()
+        self._client: Client | None = None
+        self._store: ConsoleStore | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise RuntimeError("the gateway is not running")
+        return self._client
+
+    @property
+    def store(self) -> ConsoleStore:
+        if self._store is None:
+            raise RuntimeError("the gateway is not running")
+        return self._store
+
+    async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+        """aiohttp cleanup context: connect at startup, close at shutdown."""
+        s = self.settings
+        password = s.redis.password.get_secret_value() if s.redis.password else None
+        redis = aioredis.Redis.from_url(s.redis.url, password=password)
+        g = s.gateway
+        self._store = ConsoleStore(redis, self.prefix, keep=g.messages_keep, ttl=g.messages_ttl)
+        self._client = Client(s, source="agentstream.console", on_unmatched=self.late_reply)
+        await self._client.start()
+        group = f"{self.prefix}console.escalations"
+        feeds = [
+            supervise(
+                "escalations feed",
+                lambda: follow_escalations(s.kafka, self.topics.escalations, group, self.store),
+            ),
+            supervise(
+                "quality feed", lambda: follow_quality(s.kafka, self.topics.quality, self.kpis.add)
+            ),
+        ]
+        tasks = [asyncio.create_task(f) for f in feeds]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await self._client.stop()
+            await redis.aclose()
+            self._client = self._store = None
+
+    async def late_reply(self, reply: Reply) -> None:
+        """A reply no request waits for any more (it came after the request's timeout, or
+        it is a person's answer to an escalation): keep it for the customer's chat page."""
+        if reply.envelope.type != SupportReply.message_type:
+            log.warning("ignored a late %s reply at offset %d", reply.envelope.type, reply.offset)
+            return
+        try:
+            parsed = SupportReply.model_validate_json(reply.value)
+        except ValidationError as e:
+            log.warning("ignored a late reply at offset %d: %s", reply.offset, e)
+            return
+        await self.store.add_reply(parsed.customer_id, reply_item(reply, parsed))
+        if parsed.status == "human" and parsed.ticket:
+            await self.store.close_escalation(parsed.ticket)
+
+    async def answer(self, escalation: Escalation, text: str, agent_name: str) -> HumanAnswer:
+        """Send a person's answer where the escalation says, then close it."""
+        msg = HumanAnswer(
+            ticket=escalation.ticket,
+            inquiry_id=escalation.inquiry_id,
+            customer_id=escalation.customer_id,
+            text=text,
+            agent_name=agent_name,
+            category=escalation.category,
+            urgency=escalation.urgency,
+            received_at=datetime.now(UTC),
+        )
+        await self.client.send(
+            self.topics.human_answers,
+            msg,
+            key=escalation.customer_id.encode(),
+            replyto=escalation.reply_topic,
+            correlationid=escalation.correlation_id,
+        )
+        await self.store.close_escalation(escalation.ticket)
+        return msg
+
+
+GATEWAY = web.AppKey("gateway", Gateway)
