@@ -70,7 +70,7 @@ class CacheMetrics:
     One set per registry, shared by every cache registered on it."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        r = registry
+        self.registry = r = registry
         self.requests = Counter(
             "agentstream_cache_requests",
             "Cache lookups by level (l1, l2, l3) and result (hit, miss, error).",
