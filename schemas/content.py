@@ -105,7 +105,8 @@ class SectionDraft(Message):
 
 
 class SectionInfo(Part):
-    """A section of the published piece, as written (before any revision)."""
+    """A section of the published piece: who wrote it, why the fallback writer did (if
+    it did), and its length as first written (before any revision)."""
 
     index: int
     title: str
@@ -115,9 +116,16 @@ class SectionInfo(Part):
     reason: str | None = None
 
 
+class Section(SectionInfo):
+    """A section of a draft, with its current text (no heading: the piece adds it)."""
+
+    text: str
+
+
 class ReviewNote(Part):
-    """One review: its round (0 for the first draft), the score (None when the review
-    could not be done) and the findings."""
+    """One review of the whole piece: its round (0 for the first draft), the lowest
+    section score (None when no section could be reviewed) and every finding, each
+    prefixed with its section's title."""
 
     round: int = Field(ge=0)
     score: float | None = Field(default=None, ge=0, le=1)
@@ -128,17 +136,24 @@ class Draft(Message):
     """The whole piece after ``round`` revisions, with every review so far."""
 
     job: Job
-    body: str
-    sections: list[SectionInfo]
+    sections: list[Section] = Field(min_length=1)
     round: int = Field(default=0, ge=0)
     reviews: list[ReviewNote] = Field(default_factory=list)
 
 
+class SectionFindings(Part):
+    """What to fix in one section."""
+
+    index: int = Field(ge=0)
+    findings: list[str]
+
+
 class Revision(Message):
-    """A draft the reviewer sent back, and what to fix."""
+    """A draft the reviewer sent back, and the sections to revise (those that scored
+    below the threshold)."""
 
     draft: Draft
-    findings: list[str]
+    revise: list[SectionFindings] = Field(min_length=1)
 
 
 class Published(Message):

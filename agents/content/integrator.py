@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from agents.content import fanin
 from agents.content.app import ContentApp
-from agents.content.text import assemble, word_count
-from schemas.content import Draft, SectionDraft, SectionInfo
+from agents.content.text import word_count
+from schemas.content import Draft, Section, SectionDraft
 from streams import Context
 
 
@@ -34,18 +34,17 @@ def register(app: ContentApp) -> None:
 
 def draft_of(sections: list[SectionDraft]) -> Draft:
     """The first draft of a piece from its sections, in index order."""
-    job = sections[0].job
     return Draft(
-        job=job,
-        body=assemble(job.title, [(s.title, s.text) for s in sections]),
+        job=sections[0].job,
         sections=[
-            SectionInfo(
+            Section(
                 index=s.index,
                 title=s.title,
                 kind=s.kind,
                 writer=s.writer,
                 words=word_count(s.text),
                 reason=s.reason,
+                text=s.text,
             )
             for s in sections
         ],

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from agents.content import fanin
 from agents.content.app import ContentApp
-from agents.content.text import reading_minutes, word_count
+from agents.content.text import assemble, reading_minutes, word_count
 from agents.shared.models.base import ModelClient
-from schemas.content import Draft, Published
+from schemas.content import Draft, Published, SectionInfo
 from streams import Context
 
 
@@ -28,17 +28,18 @@ def register(app: ContentApp) -> None:
 
 def published_of(draft: Draft, model: ModelClient) -> Published:
     job = draft.job
+    body = assemble(job.title, [(s.title, s.text) for s in draft.sections])
     return Published(
         request_id=job.request_id,
         topic=job.topic,
         audience=job.audience,
         title=job.title,
-        body=draft.body,
-        word_count=word_count(draft.body),
-        reading_minutes=reading_minutes(draft.body),
+        body=body,
+        word_count=word_count(body),
+        reading_minutes=reading_minutes(body),
         rounds=draft.round,
         reviews=draft.reviews,
-        sections=draft.sections,
+        sections=[SectionInfo(**s.model_dump(exclude={"text"})) for s in draft.sections],
         model=model.label,
         offline=model.offline,
     )

@@ -11,7 +11,9 @@ from schemas.content import (
     Job,
     Published,
     Revision,
+    Section,
     SectionDraft,
+    SectionFindings,
     SectionTask,
 )
 
@@ -70,6 +72,9 @@ def test_message_types() -> None:
 
 
 def test_a_revision_carries_its_draft_through_json() -> None:
-    draft = Draft(job=JOB, body="# T\n", sections=[], round=1)
-    revision = Revision(draft=draft, findings=["too short"])
+    section = Section(index=0, title="S", kind="editor", writer="editor", words=1, text="x")
+    draft = Draft(job=JOB, sections=[section], round=1)
+    revision = Revision(draft=draft, revise=[SectionFindings(index=0, findings=["too short"])])
     assert Revision.model_validate_json(revision.model_dump_json()) == revision
+    with pytest.raises(ValidationError):
+        Revision(draft=draft, revise=[])

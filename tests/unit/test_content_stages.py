@@ -10,10 +10,20 @@ import pytest
 from agents.content import ContentApp, ContentOptions, create_app, planner
 from agents.content.integrator import draft_of
 from agents.content.publisher import published_of
+from agents.content.review import review, revise
 from agents.content.templates import fallback_plan, section_text
 from agents.shared.models.base import ReviewResult, SectionPlan
 from config import Settings
-from schemas.content import ContentRequest, Job, ReviewNote, SectionDraft
+from schemas.content import (
+    ContentRequest,
+    Draft,
+    Job,
+    ReviewNote,
+    Revision,
+    Section,
+    SectionDraft,
+    SectionFindings,
+)
 
 
 class Scripted:
@@ -118,7 +128,6 @@ def test_the_first_draft_and_the_published_record() -> None:
         for i, (writer, text, reason) in enumerate(written)
     ]
     draft = draft_of(sections)
-    assert draft.body == "# Kafka\n\n## S0\n\none two three\n\n## S1\n\n四五六\n"
     assert [(s.writer, s.words, s.reason) for s in draft.sections] == [
         ("technical", 3, None),
         ("fallback", 3, "technical writer: down"),
@@ -126,6 +135,10 @@ def test_the_first_draft_and_the_published_record() -> None:
     note = ReviewNote(round=1, score=0.9, findings=[])
     final = draft.model_copy(update={"round": 1, "reviews": [note]})
     published = published_of(final, Scripted([]))
+    assert published.body == "# Kafka\n\n## S0\n\none two three\n\n## S1\n\n四五六\n"
+    assert [s.model_dump() for s in published.sections] == [
+        s.model_dump(exclude={"text"}) for s in draft.sections
+    ]
     assert (published.request_id, published.title, published.rounds) == ("r1", "Kafka", 1)
     assert published.word_count == 1 + (1 + 3) + (1 + 3)  # title, then heading and text
     assert (published.model, published.offline, published.reviews) == ("scripted", True, [note])
@@ -143,3 +156,61 @@ def test_the_app_reads_and_writes_prefixed_mailboxes() -> None:
     assert {s.reply_topic for s in app.specs} == {"x.content.published"}
     assert app.partitions == 6
     assert all(s.timeout == 35.0 for s in app.specs)
+
+
+class Critic(Scripted):
+    """Scores each section by its title; sections in ``broken`` get no answer."""
+
+    def __init__(self, scores: dict[str, float], broken: set[str]) -> None:
+        super().__init__([])
+        self.scores, self.broken = scores, broken
+
+    async def review(self, title: str, text: str, round: int) -> ReviewResult:
+        if title in self.broken:
+            raise ConnectionError("down")
+        assert text.startswith(f"## {title}\n\n")
+        return ReviewResult(self.scores[title], (f"fix {title}",))
+
+    async def revise(self, title: str, text: str, findings: list[str]) -> str:
+        if title in self.broken:
+            raise ConnectionError("down")
+        return f"## {title}\n\nrevised {title} ({', '.join(findings)})"
+
+
+def draft_with(*titles: str) -> Draft:
+    return Draft(
+        job=JOB,
+        sections=[
+            Section(index=i, title=t, kind="editor", writer="editor", words=1, text=f"{t} text")
+            for i, t in enumerate(titles)
+        ],
+    )
+
+
+async def test_the_piece_scores_as_its_weakest_section_and_weak_ones_are_revised() -> None:
+    app = app_with(Critic({"A": 0.9, "B": 0.3}, broken={"C"}))
+    note, weak = await review(app, draft_with("A", "B", "C"))
+    assert note.round == 0
+    assert note.score == 0.3
+    assert note.findings[:2] == ["A: fix A", "B: fix B"]
+    assert note.findings[2].startswith("C: not reviewed: reviewer (C): ConnectionError: down")
+    assert weak == [SectionFindings(index=1, findings=["fix B"])]
+
+
+async def test_a_revision_replaces_only_the_weak_sections() -> None:
+    app = app_with(Critic({}, broken=set()))
+    draft = draft_with("A", "B")
+    revised, failures = await revise(app, Revision(draft=draft, revise=[SectionFindings(
+        index=1, findings=["fix B"])]))  # fmt: skip
+    assert failures == []
+    assert revised is not None
+    assert revised.round == 1
+    assert [s.text for s in revised.sections] == ["A text", "revised B (fix B)"]
+
+
+async def test_a_revision_that_changes_nothing_says_so() -> None:
+    app = app_with(Critic({}, broken={"B"}))
+    weak = [SectionFindings(index=1, findings=["fix B"])]
+    revised, failures = await revise(app, Revision(draft=draft_with("A", "B"), revise=weak))
+    assert revised is None
+    assert failures == ["B: not revised: reviser (B): ConnectionError: down"]
