@@ -1,0 +1,127 @@
+"""The customer-service app: its topics, and what its agents share in one process (the
+model client, the knowledge base, the caches, the KPIs)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TypeVar
+
+from agents.shared.models import model_client
+from agents.shared.models.base import ModelClient
+from agents.shared.retrieval import KnowledgeBase
+from agents.support.kpis import Kpis
+from agents.support.metrics import SupportMetrics
+from agents.support.routing import Router
+from config import Settings
+from streams import App
+from streams.connection import ensure_topics
+from streams.errors import ConfigurationError
+
+PARTITIONS = 6
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every topic of the system, each name behind ``prefix`` (tests and benchmarks run
+    side by side with their own prefix)."""
+
+    prefix: str = ""
+
+    def _t(self, name: str) -> str:
+        return f"{self.prefix}support.{name}"
+
+    @property
+    def inquiries(self) -> str:
+        return self._t("inquiries")
+
+    @property
+    def triage(self) -> str:
+        return self._t("triage")
+
+    @property
+    def kb(self) -> str:
+        return self._t("kb")
+
+    @property
+    def technical(self) -> str:
+        return self._t("technical")
+
+    @property
+    def complaints(self) -> str:
+        return self._t("complaints")
+
+    @property
+    def replies(self) -> str:
+        """Where customer replies go when the inquiry named no ``ce_replyto``."""
+        return self._t("replies")
+
+    @property
+    def escalations(self) -> str:
+        return self._t("escalations")
+
+    @property
+    def human_answers(self) -> str:
+        return self._t("human_answers")
+
+    @property
+    def outcomes(self) -> str:
+        return self._t("outcomes")
+
+    @property
+    def quality(self) -> str:
+        return self._t("quality")
+
+
+class SupportApp(App):
+    """An :class:`App` that also owns the model client (built at start from the settings
+    unless one was given), the knowledge base and the topics no agent of it reads
+    (escalations, for people)."""
+
+    def __init__(self, settings: Settings, model: ModelClient | None, prefix: str) -> None:
+        super().__init__(f"{prefix}support", settings, partitions=PARTITIONS)
+        self.topics = Topics(prefix)
+        self.kpis = Kpis()
+        self.support_metrics = SupportMetrics(self.metrics.registry)
+        self.router_cache = self.cache("router")
+        self.kb_cache = self.cache("kb")
+        self._given_model = model
+        self._model: ModelClient | None = model
+        self._kb: KnowledgeBase | None = None
+        self._router: Router | None = None
+
+    @property
+    def model(self) -> ModelClient:
+        return _started(self._model)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return _started(self._kb)
+
+    @property
+    def router(self) -> Router:
+        return _started(self._router)
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings.kafka, [self.topics.escalations], self.partitions)
+        self._kb = await asyncio.to_thread(KnowledgeBase.shipped)
+        if self._model is None:
+            self._model = model_client(self.settings, self.metrics.registry)
+        support = self.settings.support
+        self._router = Router(self._model, support.rules_confidence, self.router_cache)
+        await super().start()
+
+    async def stop(self) -> None:
+        try:
+            await super().stop()
+        finally:
+            if self._given_model is None and self._model is not None:
+                await self._model.aclose()
+                self._model = None
+
+
+def _started(value: T | None) -> T:
+    if value is None:
+        raise ConfigurationError("the support app is not started")
+    return value

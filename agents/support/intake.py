@@ -1,0 +1,91 @@
+"""The first two agents: preprocess (clean, language, mask personal data) and router
+(category and urgency, conversation memory, the queue that handles it).
+
+Both forward, so the agent that finally replies answers the original asker. Neither logs
+inquiry text: past ``preprocess`` only masked text exists, and nothing here writes even
+that to a log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from agents.shared.pii import mask
+from agents.shared.text import clean, detect_lang
+from agents.support.app import SupportApp, Topics
+from agents.support.memory import Memory, Turn, before
+from schemas import Envelope
+from schemas.support import Category, Inquiry, Routed, Triage
+from streams import Context
+
+
+def triage_of(msg: Inquiry, envelope: Envelope) -> Triage:
+    """``msg`` cleaned and masked. Its id is the event id, so that a redelivered inquiry
+    is the same inquiry (same ticket, one turn in memory); its arrival time is the
+    event's time."""
+    text = clean(msg.text)
+    masked = mask(text)
+    return Triage(
+        inquiry_id=envelope.id,
+        customer_id=msg.customer_id,
+        text=masked.text,
+        channel=msg.channel,
+        lang=msg.lang or detect_lang(text),
+        masked=dict(masked.kinds),
+        received_at=event_time(envelope),
+    )
+
+
+def event_time(envelope: Envelope) -> datetime:
+    if envelope.time:
+        try:
+            return datetime.fromisoformat(envelope.time)
+        except ValueError:
+            pass
+    return datetime.now(UTC)
+
+
+def queue_of(topics: Topics, category: Category) -> str:
+    if category == "technical":
+        return topics.technical
+    if category == "complaint":
+        return topics.complaints
+    return topics.kb
+
+
+def register(app: SupportApp) -> None:
+    t = app.topics
+
+    @app.agent(t.inquiries, name="preprocess", reply_to=t.replies)
+    async def preprocess(msg: Inquiry, ctx: Context) -> None:
+        await ctx.forward(t.triage, triage_of(msg, ctx.envelope), key=msg.customer_id.encode())
+
+    @app.agent(t.triage, name="router", reply_to=t.replies)
+    async def router(msg: Triage, ctx: Context) -> None:
+        support = app.settings.support
+        memory = Memory(ctx.state, support.memory_turns, support.memory_ttl)
+        history = before(await memory.recall(msg.customer_id), msg.inquiry_id)
+        decision = await app.router.decide(msg.text, msg.lang, history)
+        turn = Turn(
+            inquiry_id=msg.inquiry_id,
+            text=msg.text,
+            lang=msg.lang,
+            category=decision.category,
+            urgency=decision.urgency,
+            at=msg.received_at.isoformat(),
+        )
+        await memory.remember(msg.customer_id, turn)
+        routed = Routed(
+            inquiry_id=msg.inquiry_id,
+            customer_id=msg.customer_id,
+            text=msg.text,
+            channel=msg.channel,
+            lang=msg.lang,
+            received_at=msg.received_at,
+            category=decision.category,
+            urgency=decision.urgency,
+            confidence=decision.confidence,
+            route=decision.route,
+            model=decision.model,
+        )
+        await ctx.forward(queue_of(t, decision.category), routed, key=msg.customer_id.encode())
