@@ -18,6 +18,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
+from agents.shared import models
 from agents.shared.models import ModelError, ModelUnavailable, model_client
 from agents.shared.models.backoff import backoff, retry_after
 from agents.shared.models.openai_compat import OpenAICompatModel
@@ -422,3 +423,5 @@ async def test_model_client_builds_the_configured_one_once(server: ChatServer) -
     offline = model_client(Settings())
     assert offline.offline
     assert offline.label == "offline"
+    assert models.__all__ == sorted(models.__all__)
+    assert all(hasattr(models, name) for name in models.__all__)

@@ -86,11 +86,10 @@ def revise(title: str, text: str, findings: list[str]) -> str:
     last = paragraphs[-1]
     if "reader" in rules:
         last.append(
-            f"If you are weighing '{title}' yourself, start with the part that touches "
-            "your own work."
+            "If you are weighing this yourself, start with the part that touches your work."
         )
     if "takeaway" in rules:
-        last.append(f"In short, '{title}' comes down to a few clear steps you can test and repeat.")
+        last.append("In short: take one step, measure what it changes, and repeat.")
     heading = heading or f"## {title}"
     blocks = [heading, *(" ".join(p) for p in paragraphs if p), LABEL_EN]
     return "\n\n".join(blocks)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from agents.shared.classifier import Classification, InquiryClassifier
 from agents.shared.models import critique, templates
@@ -50,19 +50,29 @@ _ZH = {
 }
 
 
+class Predictor(Protocol):
+    def predict(self, text: str, lang: str | None = None) -> Classification: ...
+
+
 class OfflineModel:
     """``latency`` (seconds, or a function returning them per call) makes each call wait
-    like a real model would, for benchmarks; the default answers at once."""
+    like a real model would, for benchmarks; the default answers at once. ``classifier``
+    defaults to the shipped one, trained on first use."""
 
     label = "offline"
     offline = True
 
-    def __init__(self, latency: float | Callable[[], float] = 0.0) -> None:
+    def __init__(
+        self,
+        latency: float | Callable[[], float] = 0.0,
+        classifier: Predictor | None = None,
+    ) -> None:
         self._latency = latency
+        self._classifier = classifier
 
     async def classify(self, text: str, lang: str, history: list[str]) -> Classification:
         await self._pause()
-        classifier = InquiryClassifier.shipped()
+        classifier = self._classifier or InquiryClassifier.shipped()
         own = classifier.predict(text, lang)
         earlier = [classifier.predict(turn, lang) for turn in history[-RECENT_TURNS:]]
         result = own

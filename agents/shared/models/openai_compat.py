@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from agents.shared.classifier import Classification
 from agents.shared.models import prompts
@@ -45,24 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class _Usage(BaseModel):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-class _Message(BaseModel):
-    content: str | None = None
-
-
-class _Choice(BaseModel):
-    message: _Message
-
-
-class _Completion(BaseModel):
-    choices: list[_Choice]
-    usage: _Usage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +147,7 @@ class OpenAICompatModel:
             messages,
             temperature=temperature,
             max_tokens=max_tokens,
-            parse=_nonempty,
+            parse=prompts.nonempty,
             json_mode=False,
         )
 
@@ -265,7 +247,7 @@ class OpenAICompatModel:
 
     def _accept(self, data: bytes, parse: Callable[[str], T]) -> T:
         try:
-            completion = _Completion.model_validate_json(data)
+            completion = prompts.Completion.model_validate_json(data)
             content = completion.choices[0].message.content if completion.choices else None
         except ValidationError as e:
             self._count("bad_answer")
@@ -305,10 +287,3 @@ class OpenAICompatModel:
             )
         elif state == "closed":
             log.info("model %s: circuit breaker closed", self.label)
-
-
-def _nonempty(content: str) -> str:
-    text = content.strip()
-    if not text:
-        raise ModelError("the model answered with empty text")
-    return text

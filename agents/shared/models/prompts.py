@@ -1,4 +1,5 @@
-"""What the OpenAI-compatible client asks the model, and the JSON it must answer with.
+"""What the OpenAI-compatible client asks the model, and what it reads back: the chat
+completion, and in it the JSON answer of a structured call.
 
 Structured answers (classify, plan, review) are requested in JSON mode and validated by
 the models below; anything else is a ``ModelError``, never a guess.
@@ -22,6 +23,26 @@ Messages = list[dict[str, str]]
 Model = TypeVar("Model", bound=BaseModel)
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class _Message(BaseModel):
+    content: str | None = None
+
+
+class _Choice(BaseModel):
+    message: _Message
+
+
+class Completion(BaseModel):
+    """The part of a chat-completions response the client reads."""
+
+    choices: list[_Choice]
+    usage: Usage | None = None
 
 
 class _Answer(BaseModel):
@@ -59,6 +80,14 @@ def parse(content: str, model: type[Model]) -> Model:
         return model.model_validate(data)
     except (ValueError, ValidationError) as e:
         raise ModelError(f"the model's answer is not a valid {model.__name__}: {e}") from e
+
+
+def nonempty(content: str) -> str:
+    """A text answer, stripped; an empty one is a ``ModelError``."""
+    text = content.strip()
+    if not text:
+        raise ModelError("the model answered with empty text")
+    return text
 
 
 def _chat(system: str, user: str) -> Messages:

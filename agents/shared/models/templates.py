@@ -72,6 +72,10 @@ _BODY: dict[str, tuple[str, ...]] = {
         "The numbers that hold up best are about time saved on repetitive, well-defined work.",
         "Open questions remain about maintenance, training and how results last over years.",
         "Independent replications of the best-known results of {topic} are still rare.",
+        "Much of what is written about {topic} comes from vendors, which colours the framing.",
+        "The teams that report lasting results also report investing in training and review.",
+        "Comparisons across organisations are hard because each one measures success its own way.",
+        "Taken as a whole, the evidence points to modest, dependable gains rather than leaps.",
     ),
     "creative": (
         "The first attempt is clumsy, and nobody is quite sure what success should look like.",
@@ -82,6 +86,10 @@ _BODY: dict[str, tuple[str, ...]] = {
         "What changes most is not the tooling but the confidence to try things.",
         "A year later, it is hard to remember how the old way felt.",
         "The story of {topic} is, in the end, a story about habits.",
+        "Someone keeps a notebook of what worked, and it quietly becomes the team's playbook.",
+        "The newcomers who join later never learn the old workarounds, and nobody misses them.",
+        "There are setbacks, a bad week, a rollback, but each one teaches something specific.",
+        "Slowly the question changes from what {topic} can do to what the team wants next.",
     ),
     "technical": (
         "Inputs are validated at the edge, so bad data never reaches the core logic.",
@@ -92,6 +100,10 @@ _BODY: dict[str, tuple[str, ...]] = {
         "Metrics on latency, errors and throughput show where {topic} spends its time.",
         "Tests run the real components together, not imitations of them.",
         "The usual failure is a missing timeout, so every outside call gets one.",
+        "Work is retried with backoff when a dependency fails, and set aside when it stays down.",
+        "Capacity is planned from measured peaks, not averages, with room for the slowest path.",
+        "Logs carry an identifier per request, so one slow call can be followed end to end.",
+        "Upgrades are rolled out gradually, with a quick way back if the error rate moves.",
     ),
     "editor": (
         "The evidence supports {topic} where goals are clear and progress is measured.",
@@ -102,12 +114,16 @@ _BODY: dict[str, tuple[str, ...]] = {
         "Most of what goes wrong can be seen early by anyone who looks for it.",
         "The sections above each end with a step you can take on your own.",
         "None of this requires a big programme, only steady attention.",
+        "The common thread is feedback: short loops between trying something and seeing it work.",
+        "Where the sections disagree, the disagreement itself points to what is still unknown.",
+        "The order matters as well: evidence first, then mechanics, then the habits around them.",
+        "What remains is to pick one place to begin and to agree on how progress will be judged.",
     ),
 }
 
 _FOR_READER = (
-    "If you work in {audience_lc}, you will recognise this pattern from your own projects.",
-    "For {audience_lc}, the practical question is which of your current tasks this touches.",
+    "If you are among {audience}, you will recognise this pattern from your own projects.",
+    "For {audience}, the practical question is which of your current tasks this touches.",
 )
 
 
@@ -146,13 +162,13 @@ def _kind_of(title: str, index: int, count: int) -> SectionKind:
 
 
 def write(kind: str, title: str, topic: str, audience: str) -> str:
-    """A draft section: heading, two paragraphs of 160-230 words, the label on the last
+    """A draft section: heading, two paragraphs of 150-230 words, the label on the last
     line. Unknown kinds write like the editor."""
     style = kind if kind in _BODY else "editor"
     pick = _Picker(f"{style}\x00{title}\x00{topic}")
-    fill = {"topic": topic, "audience_lc": audience.lower() or "your field"}
+    fill = {"topic": topic, "audience": audience or "its readers"}
     sentences = [pick.one(_OPENERS[style])]
-    sentences += pick.distinct(_BODY[style], 7)
+    sentences += pick.distinct(_BODY[style], 10)
     if style in ("creative", "editor"):
         sentences.insert(2, pick.one(_FOR_READER))
     text = [s.format(**fill) for s in sentences]
