@@ -28,13 +28,13 @@ from typing import Any
 
 import orjson
 from cachetools import TTLCache
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import Settings
 from streams.cache_redis import RESULTS, RedisTier, Unavailable
 from streams.errors import ConfigurationError
-from streams.metrics import cache_metrics
+from streams.metrics import HistogramChild, cache_metrics
 from streams.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,9 @@ class Cache:
         self.name = name
         self.settings = settings or Settings()
         self._ttl, self._l1_size, self._l1_ttl = ttl, l1_size, l1_ttl
-        self.metrics = metrics = cache_metrics(registry or CollectorRegistry())
-        self._requests = {
-            (level, r): metrics.requests.labels(name, level, r)
-            for level in ("l1", "l3")
-            for r in RESULTS
-        }
-        self._l1_lookup = metrics.lookup.labels(name, "l1")
-        self._l3_lookup = metrics.lookup.labels(name, "l3")
+        self.metrics = cache_metrics(registry or CollectorRegistry())
+        self._requests: dict[tuple[str, str], Counter] = {}
+        self._lookups: dict[str, HistogramChild] = {}
         self._l1: TTLCache[str, bytes] | None = None
         self._l2: RedisTier | None = None
         self._l3: Store | None = None
@@ -98,10 +93,12 @@ class Cache:
         size = c.l1_size if self._l1_size is None else self._l1_size
         if size > 0:
             self._l1 = TTLCache(maxsize=size, ttl=min(self._l1_ttl or c.l1_ttl, self.ttl))
+            self._count_level("l1")
         if c.l3_url:
             store = Store(c.l3_url, self.name)
             await store.start()
             self._l3 = store
+            self._count_level("l3")
         self._l2 = RedisTier(self.name, self.settings, self.metrics)
         self._l2.start()
 
@@ -163,7 +160,7 @@ class Cache:
         if l1 is not None:
             started = time.perf_counter()
             raw = l1.get(key)
-            self._l1_lookup.observe(time.perf_counter() - started)
+            self._lookups["l1"].observe(time.perf_counter() - started)
             if raw is not None:
                 self._requests["l1", "hit"].inc()
                 return raw
@@ -190,7 +187,7 @@ class Cache:
             self._requests["l3", "error"].inc()
             self._l3_failed(e)
             return None
-        self._l3_lookup.observe(time.perf_counter() - started)
+        self._lookups["l3"].observe(time.perf_counter() - started)
         self._requests["l3", "miss" if found is None else "hit"].inc()
         return found
 
@@ -268,6 +265,12 @@ class Cache:
         return raw
 
     # -- helpers ------------------------------------------------------------------------
+    def _count_level(self, level: str) -> None:
+        """Metric children of a level in use (a level turned off shows no samples)."""
+        for result in RESULTS:
+            self._requests[level, result] = self.metrics.requests.labels(self.name, level, result)
+        self._lookups[level] = self.metrics.lookup.labels(self.name, level)
+
     def _started(self) -> None:
         if self._l2 is None:
             raise ConfigurationError(f"cache {self.name!r} is not started")

@@ -152,7 +152,7 @@ class RedisTier:
             self._down_since = now
             self._degraded.set(1)
             log.warning(
-                "cache %s: Redis unavailable, running on L1 and L3 until it answers: %r",
+                "cache %s: Redis unavailable, running on L1 and L3 until it answers: %s",
                 self.cache, error,
             )  # fmt: skip
 
