@@ -72,7 +72,7 @@ def _too_low(hits: list[Hit], threshold: float) -> str:
 
 
 def register(app: SupportApp) -> None:
-    t = app.topics
+    t = app.names
 
     @app.agent(t.kb, name="knowledge_base", reply_to=t.replies)
     async def knowledge_base(msg: Routed, ctx: Context) -> Reply:

@@ -81,7 +81,8 @@ class SupportApp(App):
 
     def __init__(self, settings: Settings, model: ModelClient | None, prefix: str) -> None:
         super().__init__(f"{prefix}support", settings, partitions=PARTITIONS)
-        self.topics = Topics(prefix)
+        # ``names``, not ``topics``: App.topics() lists the topics the agents read.
+        self.names = Topics(prefix)
         self.kpis = Kpis()
         self.support_metrics = SupportMetrics(self.metrics.registry)
         self.router_cache = self.cache("router")
@@ -104,7 +105,7 @@ class SupportApp(App):
         return _started(self._router)
 
     async def start(self) -> None:
-        await ensure_topics(self.settings.kafka, [self.topics.escalations], self.partitions)
+        await ensure_topics(self.settings.kafka, [self.names.escalations], self.partitions)
         self._kb = await asyncio.to_thread(KnowledgeBase.shipped)
         if self._model is None:
             self._model = model_client(self.settings, self.metrics.registry)

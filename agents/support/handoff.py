@@ -14,7 +14,7 @@ from streams import Context
 
 
 def register(app: SupportApp) -> None:
-    t = app.topics
+    t = app.names
 
     @app.agent(t.human_answers, name="handoff", reply_to=t.replies)
     async def handoff(msg: HumanAnswer, ctx: Context) -> Reply:

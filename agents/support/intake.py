@@ -54,7 +54,7 @@ def queue_of(topics: Topics, category: Category) -> str:
 
 
 def register(app: SupportApp) -> None:
-    t = app.topics
+    t = app.names
 
     @app.agent(t.inquiries, name="preprocess", reply_to=t.replies)
     async def preprocess(msg: Inquiry, ctx: Context) -> None:

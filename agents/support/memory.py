@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -91,4 +91,4 @@ def _turn(item: Any) -> Turn | None:
         and turn.urgency in URGENCIES
         and all(isinstance(v, str) for v in (turn.inquiry_id, turn.text, turn.at))
     )
-    return cast(Turn, turn) if ok else None
+    return turn if ok else None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol
 
 from agents.shared.classifier import Classification
 from agents.shared.text import tokenize
@@ -122,13 +122,13 @@ def cache_key(model: str, text: str, lang: str, history: Sequence[str]) -> str:
 def _category(value: str) -> Category:
     if value not in CATEGORIES:
         raise ValueError(f"the model answered an unknown category {value!r}")
-    return cast(Category, value)
+    return value
 
 
 def _urgency(value: str) -> Urgency:
     if value not in URGENCIES:
         raise ValueError(f"the model answered an unknown urgency {value!r}")
-    return cast(Urgency, value)
+    return value
 
 
 def _unit(value: float) -> float:
