@@ -5,6 +5,7 @@ or Redis outage costs a pause, not a dead console."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -36,6 +37,19 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]], backoff: floa
         await asyncio.sleep(backoff)
 
 
+async def start(consumer: AIOKafkaConsumer) -> None:
+    """Start ``consumer``; when that fails or is cancelled (the gateway stopping at once),
+    let it finish and stop it: aiokafka leaves connections open after a start cut short."""
+    task = asyncio.ensure_future(consumer.start())
+    try:
+        await asyncio.shield(task)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await task
+        await consumer.stop()
+        raise
+
+
 async def follow_escalations(
     kafka: KafkaSettings, topic: str, group: str, store: ConsoleStore
 ) -> None:
@@ -50,7 +64,7 @@ async def follow_escalations(
         metadata_max_age_ms=METADATA_MAX_AGE_MS,
         **client_kwargs(kafka),
     )
-    await consumer.start()
+    await start(consumer)
     try:
         while True:
             batches = await consumer.getmany(timeout_ms=1000)
@@ -76,7 +90,7 @@ async def follow_quality(kafka: KafkaSettings, topic: str, add: Callable[[Qualit
         metadata_max_age_ms=METADATA_MAX_AGE_MS,
         **client_kwargs(kafka),
     )
-    await consumer.start()
+    await start(consumer)
     try:
         async for record in consumer:
             quality = decode(record, Quality)
