@@ -357,6 +357,44 @@ async def test_the_breaker_opens_refuses_unsent_and_closes_after_a_probe(
     assert len(server.seen) == 6
 
 
+async def test_half_open_lets_exactly_one_probe_through(server: ChatServer, make: Factory) -> None:
+    client = make(max_retries=0, breaker_failures=1, breaker_reset=0.3)
+    server.script = [status(500)]
+    with pytest.raises(ModelUnavailable, match="HTTP 500"):
+        await client.classify("invoice", "en", [])
+    await asyncio.sleep(0.4)
+    arrived, answered = asyncio.Event(), asyncio.Event()
+
+    async def slow_probe(request: web.Request) -> web.StreamResponse:
+        arrived.set()
+        await answered.wait()
+        return await CLASSIFIED(request)
+
+    server.script = [slow_probe]
+    probe = asyncio.create_task(client.classify("invoice", "en", []))
+    await arrived.wait()
+    with pytest.raises(ModelUnavailable, match="circuit breaker open"):
+        await client.classify("invoice", "en", [])
+    answered.set()
+
+    assert (await probe).category == "billing"
+    assert len(server.seen) == 2
+    assert (await client.classify("invoice", "en", [])).category == "billing"
+
+
+async def test_a_closed_client_opens_a_new_pool_when_used_again(
+    server: ChatServer, make: Factory
+) -> None:
+    client = make()
+    await client.classify("invoice", "en", [])
+    await client.aclose()
+
+    got = await client.classify("invoice", "en", [])
+
+    assert got.category == "billing"
+    assert len({s.port for s in server.seen}) == 2  # the first connection went with the pool
+
+
 async def test_calls_in_flight_never_exceed_max_concurrency(
     server: ChatServer, make: Factory
 ) -> None:
