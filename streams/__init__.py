@@ -3,6 +3,7 @@
 
 from streams.agent import handler
 from streams.app import App
+from streams.cache import Cache
 from streams.client import Client, Reply
 from streams.context import BatchContext, Context
 from streams.errors import (
@@ -19,12 +20,14 @@ from streams.errors import (
     UnknownTopic,
 )
 from streams.policy import Batch, Retry
+from streams.state import KeyedState
 
 __all__ = [
     "AgentStreamError",
     "App",
     "Batch",
     "BatchContext",
+    "Cache",
     "Client",
     "ConfigurationError",
     "Context",
@@ -32,6 +35,7 @@ __all__ = [
     "DispatchError",
     "FatalError",
     "HandlerTimeout",
+    "KeyedState",
     "Reply",
     "RequestFailed",
     "RequestTimeout",
