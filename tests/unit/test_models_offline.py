@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from agents.shared.classifier import Classification
 from agents.shared.retrieval import KBEntry
 
+from agents.shared.classifier import Classification, InquiryClassifier
 from agents.shared.models import ModelClient, ReviewResult
 from agents.shared.models.base import SECTION_KINDS
 from agents.shared.models.offline import OfflineModel
+from schemas.support import CATEGORIES, URGENCIES, Lang
 
 LABEL = "[offline model]"
 ZH_LABEL = "【离线模型】"
@@ -44,7 +45,7 @@ def words(text: str) -> int:
 class Keywords:
     """A small, predictable classifier, so the history rules can be shown exactly."""
 
-    def predict(self, text: str, lang: str | None = None) -> Classification:
+    def predict(self, text: str, lang: Lang | None = None) -> Classification:
         if "invoice" in text:
             return Classification(category="billing", urgency="normal", confidence=0.9)
         if "crash" in text:
@@ -207,6 +208,17 @@ async def test_history_shifts_category_and_urgency_only_by_its_rules() -> None:
     assert follow_up.confidence == pytest.approx(0.5)
     assert (repeated.category, repeated.urgency) == ("billing", "high")
     assert (once.category, once.urgency) == ("billing", "normal")
+
+
+async def test_without_history_it_is_the_shipped_classifier() -> None:
+    text = "I was charged twice for my subscription this month, please refund one payment."
+
+    got = await OfflineModel().classify(text, "en", [])
+
+    assert got == InquiryClassifier.shipped().predict(text, "en")
+    assert got.category in CATEGORIES
+    assert got.urgency in URGENCIES
+    assert got == await OfflineModel().classify(text, "en", [])
 
 
 async def test_latency_is_asked_once_per_call() -> None:

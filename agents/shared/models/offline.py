@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from agents.shared.classifier import Classification, InquiryClassifier
 from agents.shared.models import critique, templates
 from agents.shared.models.base import ReviewResult, SectionPlan
-from schemas.support import URGENCIES
+from schemas.support import URGENCIES, Lang
 
 if TYPE_CHECKING:
     from agents.shared.retrieval import KBEntry
@@ -51,7 +51,7 @@ _ZH = {
 
 
 class Predictor(Protocol):
-    def predict(self, text: str, lang: str | None = None) -> Classification: ...
+    def predict(self, text: str, lang: Lang | None = None) -> Classification: ...
 
 
 class OfflineModel:
@@ -73,8 +73,9 @@ class OfflineModel:
     async def classify(self, text: str, lang: str, history: list[str]) -> Classification:
         await self._pause()
         classifier = self._classifier or InquiryClassifier.shipped()
-        own = classifier.predict(text, lang)
-        earlier = [classifier.predict(turn, lang) for turn in history[-RECENT_TURNS:]]
+        known: Lang | None = "zh" if lang == "zh" else "en" if lang == "en" else None
+        own = classifier.predict(text, known)
+        earlier = [classifier.predict(turn, known) for turn in history[-RECENT_TURNS:]]
         result = own
         if own.confidence < SURE and earlier and earlier[-1].confidence >= SURE:
             result = dataclasses.replace(
