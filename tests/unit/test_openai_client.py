@@ -458,6 +458,11 @@ async def test_model_client_builds_the_configured_one_once(server: ChatServer) -
         )
     finally:
         await client.aclose()
+    other_model = settings.models.model_copy(update={"model": "other-model"})
+    other = model_client(Settings(models=other_model), registry)
+    assert isinstance(other, OpenAICompatModel)
+    assert other is not client
+    assert other.metrics is client.metrics  # one set of metrics per registry, labelled by model
     offline = model_client(Settings())
     assert offline.offline
     assert offline.label == "offline"

@@ -3,6 +3,8 @@ they appear on its /metrics), else on a registry of their own."""
 
 from __future__ import annotations
 
+import weakref
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
@@ -21,6 +23,20 @@ OUTCOMES = (
 
 
 class ModelMetrics:
+    """Labelled by ``model``: clients of several models share one set per registry
+    (``ModelMetrics.on``), since a registry refuses a metric name twice."""
+
+    @classmethod
+    def on(cls, registry: CollectorRegistry | None) -> ModelMetrics:
+        """The metrics on ``registry``, created there on first use; a fresh registry
+        of their own when None."""
+        if registry is None:
+            return cls()
+        metrics = _SHARED.get(registry)
+        if metrics is None:
+            metrics = _SHARED[registry] = cls(registry)
+        return metrics
+
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
@@ -49,3 +65,6 @@ class ModelMetrics:
             ("model",),
             registry=r,
         )
+
+
+_SHARED: weakref.WeakKeyDictionary[CollectorRegistry, ModelMetrics] = weakref.WeakKeyDictionary()

@@ -82,7 +82,7 @@ class OpenAICompatModel:
             keepalive=keepalive,
             headers=headers,
         )
-        self.metrics = ModelMetrics(metrics_registry)
+        self.metrics = ModelMetrics.on(metrics_registry)
         self._calls = itertools.count()
         self._breaker = CircuitBreaker(
             settings.breaker_failures, settings.breaker_reset, on_change=self._breaker_changed
