@@ -130,6 +130,8 @@ class App:
         (``AGENTSTREAM_CACHE__*``)."""
         if name in self.caches:
             raise ConfigurationError(f"cache {name!r} is declared twice")
+        if self._faust is not None:
+            raise ConfigurationError(f"cache {name!r} is declared after the app started")
         cache = Cache(
             name,
             self.settings,

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from config import RedisSettings, Settings
-from streams import ConfigurationError
+from streams import App, ConfigurationError
 from streams.cache import Cache
 from streams.metrics import Metrics, cache_metrics
 
@@ -169,3 +169,17 @@ async def test_caches_on_one_registry_share_its_metrics() -> None:
     Cache("a", registry=metrics.registry)
     Cache("b", registry=metrics.registry)  # no duplicate registration
     assert metrics.cache.registry is metrics.registry
+
+
+def test_an_app_declares_each_cache_once_with_its_options() -> None:
+    app = App("app")
+    kb = app.cache("kb", ttl=60, l1_size=5, l1_ttl=2)
+    assert app.caches == {"kb": kb}
+    assert kb.ttl == 60
+    assert kb.metrics is app.metrics.cache
+    with pytest.raises(ConfigurationError, match="declared twice"):
+        app.cache("kb")
+    other = Settings(cache={"ttl": 99})  # type: ignore[arg-type]
+    app.configure(other)
+    assert app.cache("models").settings is other
+    assert kb.settings is other
