@@ -23,7 +23,7 @@ from agents.shared.models.offline import OfflineModel
 from config import Settings
 from schemas import Envelope
 from schemas.content import ContentRequest, Published
-from streams import Client, RequestFailed
+from streams import Client, ConfigurationError, RequestFailed
 from streams.connection import client_kwargs, partitions_of
 from tests.integration.helpers import collect, produce
 from tests.integration.workers import Workers, wait_until
@@ -198,6 +198,19 @@ async def test_the_offline_reviewer_is_satisfied_after_one_revision(
     assert second.score is not None
     assert second.score >= FAST.review_threshold  # sections above it were left alone
     assert "In short" in p.body  # the revision's takeaway
+
+
+async def test_the_configured_model_is_built_at_start(settings: Settings, unique: str) -> None:
+    app = create_app(settings, prefix=f"{unique}.", options=FAST)
+    with pytest.raises(ConfigurationError, match="built at start"):
+        _ = app.model
+    async with app.running(), Client(settings) as client:
+        req = request(0, sections=["Why it matters", "How to start"], max_review_rounds=0)
+        reply = await client.ask(app.mailboxes.requests, req, timeout=ASK_TIMEOUT)
+    p = reply.parse(Published)
+    check_complete(p)
+    assert [s.title for s in p.sections] == ["Why it matters", "How to start"]
+    assert p.rounds == 0
 
 
 async def test_bad_requests_become_dead_letters_with_their_reason(
