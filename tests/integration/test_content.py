@@ -12,12 +12,14 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from agents.content import ContentApp, ContentOptions, create_app
+from agents.shared.classifier import Classification
 from agents.shared.models.base import ReviewResult, SectionPlan
 from agents.shared.models.offline import OfflineModel
 from config import Settings
@@ -51,10 +53,10 @@ class Faulty:
         self.inner = OfflineModel(latency=delay)
         self.fail, self.hang, self.score = fail, hang, score
 
-    async def classify(self, text: str, lang: str, history: list[str]) -> object:
+    async def classify(self, text: str, lang: str, history: list[str]) -> Classification:
         raise NotImplementedError
 
-    async def answer(self, question: str, lang: str, passages: list[object]) -> str:
+    async def answer(self, question: str, lang: str, passages: list[Any]) -> str:
         raise NotImplementedError
 
     async def plan(
@@ -86,7 +88,7 @@ class Faulty:
 async def content(
     settings: Settings, unique: str, model: Faulty, options: ContentOptions = FAST
 ) -> AsyncIterator[tuple[ContentApp, Client]]:
-    app = create_app(settings, model, prefix=f"{unique}.", options=options)  # type: ignore[arg-type, unused-ignore]
+    app = create_app(settings, model, prefix=f"{unique}.", options=options)
     async with app.running(), Client(settings) as client:
         yield app, client
 

@@ -4,6 +4,7 @@ the published record, and how the app is wired."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from agents.content.integrator import draft_of
 from agents.content.publisher import published_of
 from agents.content.review import review, revise
 from agents.content.templates import fallback_plan, section_text
+from agents.shared.classifier import Classification
 from agents.shared.models.base import ReviewResult, SectionPlan
 from config import Settings
 from schemas.content import (
@@ -35,10 +37,10 @@ class Scripted:
     def __init__(self, plans: list[SectionPlan] | Exception | None) -> None:
         self.plans = plans
 
-    async def classify(self, text: str, lang: str, history: list[str]) -> object:
+    async def classify(self, text: str, lang: str, history: list[str]) -> Classification:
         raise NotImplementedError
 
-    async def answer(self, question: str, lang: str, passages: list[object]) -> str:
+    async def answer(self, question: str, lang: str, passages: list[Any]) -> str:
         raise NotImplementedError
 
     async def plan(
@@ -64,8 +66,8 @@ class Scripted:
         pass
 
 
-def app_with(model: Scripted, **options: float) -> ContentApp:
-    return create_app(Settings(), model, prefix="x.", options=ContentOptions(**options))  # type: ignore[arg-type]
+def app_with(model: Scripted, options: ContentOptions | None = None) -> ContentApp:
+    return create_app(Settings(), model, prefix="x.", options=options)
 
 
 REQUEST = ContentRequest(topic="event streaming", audience="store managers")
@@ -81,7 +83,7 @@ async def test_the_model_plan_is_used_and_unknown_kinds_go_to_the_editor() -> No
 async def test_a_failing_empty_or_stuck_planner_gives_the_standard_plan(
     plans: list[SectionPlan] | Exception | None,
 ) -> None:
-    got = await planner.plan(app_with(Scripted(plans), call_deadline=0.05), REQUEST)
+    got = await planner.plan(app_with(Scripted(plans), ContentOptions(call_deadline=0.05)), REQUEST)
     assert got == fallback_plan(REQUEST.topic, REQUEST.audience, None)
     assert [p.kind for p in got] == ["creative", "research", "technical", "editor"]
 
@@ -214,3 +216,12 @@ async def test_a_revision_that_changes_nothing_says_so() -> None:
     revised, failures = await revise(app, Revision(draft=draft_with("A", "B"), revise=weak))
     assert revised is None
     assert failures == ["B: not revised: reviser (B): ConnectionError: down"]
+
+
+def test_the_package_exports_a_sorted_public_api() -> None:
+    import agents.content
+
+    exported = list(agents.content.__all__)
+    assert exported == sorted(exported)
+    assert all(hasattr(agents.content, name) for name in exported)
+    assert agents.content.app.id == "content"
