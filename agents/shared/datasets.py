@@ -1,0 +1,28 @@
+"""The customer-service data files shipped in agents/support/data/.
+
+They are read through ``importlib.resources`` so that they are found the same way in a
+source checkout and in an installed wheel.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any
+
+
+def data_file(name: str) -> Traversable:
+    """A file of agents/support/data/."""
+    return resources.files("agents").joinpath("support", "data", name)
+
+
+def read_jsonl(name: str) -> list[dict[str, Any]]:
+    """The records of a JSON-lines data file, blank lines skipped."""
+    with data_file(name).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_json(name: str) -> Any:
+    with data_file(name).open(encoding="utf-8") as f:
+        return json.load(f)
