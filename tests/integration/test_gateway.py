@@ -109,6 +109,24 @@ async def test_an_inquiry_gets_its_reply(http: Http) -> None:
     assert [m["id"] for m in messages["messages"]] == [reply["id"]]
 
 
+async def test_a_reply_after_the_timeout_still_reaches_the_customer(
+    settings: Settings, prefix: str
+) -> None:
+    async with http_gateway(with_gateway(settings, reply_timeout=0.001), prefix) as http:
+        who = customer()
+        answer = await http.post("/api/inquiries", json={"customer_id": who, "text": QUESTION})
+        assert answer.status == 202
+        assert (await answer.json())["status"] == "pending"
+
+        async def arrived() -> bool:
+            messages = await (await http.get(f"/api/customers/{who}/messages")).json()
+            return len(messages["messages"]) == 1
+
+        await wait_until(arrived, 30, "the late reply in the customer's messages")
+        messages = await (await http.get(f"/api/customers/{who}/messages")).json()
+        assert messages["messages"][0]["customer_id"] == who
+
+
 async def test_bad_requests_are_refused_clearly(http: Http) -> None:
     bad_json = await http.post(
         "/api/inquiries", data=b"{nope", headers={"Content-Type": "application/json"}
