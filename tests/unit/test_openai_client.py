@@ -88,9 +88,10 @@ class ChatServer:
         self.inflight += 1
         self.max_inflight = max(self.max_inflight, self.inflight)
         try:
-            peer = request.transport.get_extra_info("peername") if request.transport else None
+            assert request.transport is not None
+            port = request.transport.get_extra_info("peername")[1]
             body = await request.json()
-            self.seen.append(Seen(time.monotonic(), peer[1], body, dict(request.headers)))
+            self.seen.append(Seen(time.monotonic(), port, body, dict(request.headers)))
             step = self.script.pop(0) if self.script else self.default
             if self.delay:
                 await asyncio.sleep(self.delay)
