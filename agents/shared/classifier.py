@@ -145,7 +145,7 @@ def _doc(text: str, lang: str | None) -> _Doc:
 
 
 def _model() -> CalibratedClassifierCV:
-    return CalibratedClassifierCV(LinearSVC(C=1.0), method="sigmoid", cv=5)
+    return CalibratedClassifierCV(LinearSVC(C=1.0, random_state=0), method="sigmoid", cv=5)
 
 
 def _words(doc: _Doc) -> list[str]:

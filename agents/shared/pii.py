@@ -60,6 +60,11 @@ def _always(_: str) -> bool:
     return True
 
 
+def _phone_length(candidate: str) -> bool:
+    # With its area or country code, a phone number has at least eight digits.
+    return sum(c.isdigit() for c in candidate) >= 8
+
+
 # Python's \w includes Han characters, and Chinese text puts numbers right after words
 # ("手机13800138000"), so boundaries are ASCII letters, digits and "_" only.
 _START = r"(?<![A-Za-z0-9_+])"  # not inside a word, a number or after a "+"
@@ -71,12 +76,12 @@ _PHONES = (
     # Chinese landline: 010-6552 8866, (0755)12345678, 021-12345678
     rf"(?:{_START}0\d{{2,3}}-|\(0\d{{2,3}}\)[ ]?)\d{{3,4}}[ \-]?\d{{4}}{_END}",
     # North America: +1 415-555-0132, (415) 555-0132, 415.555.0132
-    rf"(?:{_START}\+?1{_SEP}?)?(?:\(\d{{3}}\)[ ]?|(?<![A-Za-z0-9_+(])\d{{3}}{_SEP})"
+    rf"(?:{_START}\+?1{_SEP}?)?(?:\(\d{{3}}\)[ ]?|(?<![A-Za-z0-9_+])\d{{3}}{_SEP})"
     rf"\d{{3}}{_SEP}\d{{4}}{_END}",
     # UK national: 07700 900123, 020 7946 0958
     rf"(?<![A-Za-z0-9_+\-])0\d{{2,4}} (?:\d{{6,8}}|\d{{3,4}} \d{{3,4}}){_END}",
     # Any other international number written with +: +44 20 7946 0958
-    rf"{_START}\+\d{{1,3}}(?:[ \-]?\d{{2,4}}){{2,5}}{_END}",
+    rf"{_START}\+\d{{1,3}}(?:[ \-]?\d{{1,4}}){{2,5}}{_END}",
 )
 # Order matters: checksummed kinds first, so a card number is never half-taken as a phone.
 _RULES: tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...] = (
@@ -87,9 +92,13 @@ _RULES: tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...] = (
         re.compile(r"(?<![A-Za-z0-9_+\-.])\d(?:[ \-]?\d){12,18}(?![A-Za-z0-9_\-]|\.\d)"),
         _luhn,
     ),
-    ("EMAIL", re.compile(r"[\w.%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"), _always),
+    (
+        "EMAIL",
+        re.compile(r"[A-Za-z0-9.%+_\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
+        _always,
+    ),
     # Not a piece of a longer run of digit groups (an unrecognised card number).
-    ("PHONE", re.compile(r"(?<!\d[ \-])(?:" + "|".join(_PHONES) + r")(?![ \-]\d)"), _always),
+    ("PHONE", re.compile(r"(?<!\d[ \-])(?:" + "|".join(_PHONES) + r")(?![ \-]\d)"), _phone_length),
 )
 
 
