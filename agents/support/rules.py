@@ -28,7 +28,7 @@ _CATEGORY_PATTERNS: tuple[tuple[Category, str, float], ...] = (
     ("billing", r"\brefund(s|ed|ing)?\b", 0.85),
     ("billing", r"\b(charged|double[- ]charged|overcharged|charge(s)? on my)\b", 0.8),
     ("billing", r"\b(invoice|invoices|receipt|billing|billed)\b", 0.75),
-    ("billing", r"\b(payment|paid|credit card|card was declined)\b", 0.6),
+    ("billing", r"\b(payment|credit card|card was declined)\b", 0.6),
     ("billing", r"退款|退钱|扣款|扣费|多扣|重复扣|发票|账单|收据", 0.85),
     ("billing", r"付款|支付失败|支付|续费|信用卡", 0.6),
     # technical
@@ -39,14 +39,20 @@ _CATEGORY_PATTERNS: tuple[tuple[Category, str, float], ...] = (
     ("technical", r"闪退|崩溃|报错|错误代码|卡死|白屏|无法登录|登录不了|打不开|加载不出", 0.85),
     ("technical", r"故障|bug|接口|同步失败|超时", 0.65),
     # complaint
-    ("complaint", r"\b(lawyer|legal action|sue|attorney)\b", 0.9),
+    ("complaint", r"\b(legal action|sue you|take you to court)\b", 0.85),
+    ("complaint", r"\b(lawyer|attorney)\b", 0.65),
     ("complaint", r"\b(unacceptable|outrageous|ridiculous|disgusting|appalling)\b", 0.85),
     ("complaint", r"\b(complain(t|ts|ing)?|worst|terrible|awful|fed up|rude)\b", 0.8),
     ("complaint", r"\b(disappointed|never (again|buying)|waste of (money|time))\b", 0.65),
-    ("complaint", r"投诉|律师|起诉|消协|太差|垃圾|恶心|态度恶劣|不可接受|忍无可忍", 0.85),
-    ("complaint", r"失望|不满|差评|骗子|坑人", 0.7),
+    ("complaint", r"投诉|起诉|消协|太差|垃圾|恶心|态度恶劣|不可接受|忍无可忍", 0.85),
+    ("complaint", r"律师", 0.65),
+    ("complaint", r"失望|不满|差评|骗子|坑人|受不了|踢来踢去|没人负责", 0.7),
+    ("complaint", r"\b(on hold for|been ignored|nobody (answers|responds|replies))\b", 0.7),
     # sales
-    ("sales", r"\b(pricing|price list|quote|quotation|enterprise plan|volume discount)\b", 0.8),
+    ("sales", r"\b(pricing|price list|quotation|enterprise plan|volume discount)\b", 0.8),
+    ("sales", r"\b(price quote|quote for)\b", 0.7),
+    ("sales", r"\b(resell(ing|er)?|distribut(e|or|ing|ion)|oem)\b", 0.65),
+    ("sales", r"分销|经销", 0.65),
     ("sales", r"\b(demo|trial|upgrade to|buy|purchase|bulk order|reseller)\b", 0.6),
     ("sales", r"报价|企业版|批量采购|折扣|优惠|试用|演示|价格|购买|代理商", 0.7),
     # faq
@@ -57,6 +63,8 @@ _CATEGORY_PATTERNS: tuple[tuple[Category, str, float], ...] = (
     # general
     ("general", r"\b(thank(s| you)|feedback|suggestion|partnership|press)\b", 0.55),
     ("general", r"谢谢|感谢|建议|合作|媒体", 0.55),
+    ("general", r"\b(just (want|wanted) to say|keep up the good work|kudos|shout[- ]?out)\b", 0.7),
+    ("general", r"夸夸|点赞|表扬|太给力", 0.7),
 )
 
 _URGENCY_PATTERNS: tuple[tuple[Urgency, str], ...] = (
