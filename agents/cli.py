@@ -45,5 +45,24 @@ def classify_cmd(
     raise typer.Exit(classify.run(file, in_flight, timeout))
 
 
+@cli.command("console")
+def console_cmd(
+    prefix: Annotated[str, typer.Option(help="the support system's topic prefix")] = "",
+) -> None:
+    """Run the HTTP gateway and web console (customer chat, human agents, KPIs) on
+    AGENTSTREAM_GATEWAY__HOST:PORT until interrupted."""
+    import asyncio
+    import contextlib
+    import logging
+
+    from agents.console import serve
+    from config import Settings
+
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings, prefix))
+
+
 def main() -> None:
     cli()

@@ -5,7 +5,9 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["streams", "schemas", "config", "agents", "streams.tools.local"])
+@pytest.mark.parametrize(
+    "name", ["streams", "schemas", "config", "agents", "agents.console", "streams.tools.local"]
+)
 def test_all_is_sorted_and_complete(name: str) -> None:
     module = importlib.import_module(name)
     exported = list(module.__all__)
