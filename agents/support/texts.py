@@ -1,5 +1,4 @@
-"""What the agents write to customers themselves (English and Chinese, with Chinese
-punctuation: hence the RUF001 exemptions), and ticket ids.
+"""What the agents write to customers themselves (English and Chinese), and ticket ids.
 
 Ticket ids derive from the inquiry id, so an inquiry handled twice (delivery is at least
 once) keeps one ticket and a person sees its duplicates as one case.
@@ -20,7 +19,7 @@ def ticket_for(inquiry_id: str) -> str:
 def escalated(lang: Lang, ticket: str) -> str:
     """The reply when the knowledge base has no answer good enough."""
     if lang == "zh":
-        return f"您的问题已转交给人工客服，工单号 {ticket}。我们会尽快回复您。"  # noqa: RUF001
+        return f"您的问题已转交给人工客服，工单号 {ticket}。我们会尽快回复您。"
     return (
         f"Thanks for your question. A member of our support team will answer you shortly "
         f"(ticket {ticket})."
@@ -32,7 +31,7 @@ def apology(lang: Lang, ticket: str, urgency: str) -> str:
     soon = urgency == "critical"
     if lang == "zh":
         when = "我们会立即处理" if soon else "专人会尽快与您联系"
-        return f"非常抱歉给您带来不好的体验。您的投诉已登记，工单号 {ticket}，{when}。"  # noqa: RUF001
+        return f"非常抱歉给您带来不好的体验。您的投诉已登记，工单号 {ticket}，{when}。"
     when = "we are on it right away" if soon else "a senior team member will contact you soon"
     return (
         f"We are sorry for the trouble you have had, and we take your complaint seriously. "
@@ -42,6 +41,6 @@ def apology(lang: Lang, ticket: str, urgency: str) -> str:
 
 def troubleshooting(lang: Lang, answer: str, steps: Sequence[str]) -> str:
     """An answer followed by its numbered troubleshooting steps."""
-    head = "请按以下步骤排查：" if lang == "zh" else "Please try these steps:"  # noqa: RUF001
+    head = "请按以下步骤排查：" if lang == "zh" else "Please try these steps:"
     numbered = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
     return f"{answer}\n\n{head}\n{numbered}" if steps else answer

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import re
 import signal
 from pathlib import Path
@@ -34,11 +35,12 @@ ASK_TIMEOUT = 90.0
 PII = {
     "jane.doe@example.com": "My email is jane.doe@example.com, please send the invoice there",
     "4111 1111 1111 1111": "I was charged twice on my card 4111 1111 1111 1111, refund please",
-    "+86 13800138000": "我的手机号是 +86 13800138000，请尽快联系我，订单一直没有发货",  # noqa: RUF001
-    "11010519491231002X": "我的身份证号 11010519491231002X 实名认证失败，怎么办？",  # noqa: RUF001
+    "+86 13800138000": "我的手机号是 +86 13800138000，请尽快联系我，订单一直没有发货",
+    "11010519491231002X": "我的身份证号 11010519491231002X 实名认证失败，怎么办？",
     "(415) 555-0132": "Call me at (415) 555-0132, the app crashes when I log in",
 }
-EMAIL = re.compile(rb"[\w.+-]+@[\w-]+\.[\w.]+")
+# Any email address but the company's own (knowledge-base answers name privacy@acmecloud.com).
+EMAIL = re.compile(rb"[\w.+-]+@(?!acmecloud\.com)[\w-]+\.[\w.]+")
 
 
 def shipped_inquiries(per_lang: int) -> list[dict[str, Any]]:
@@ -148,8 +150,9 @@ async def answer_as_a_person(client: Client, topics: Topics, esc: Escalation) ->
 
 
 async def test_every_inquiry_ends_in_one_reply_and_no_personal_data_leaks(
-    settings: Settings, unique: str
+    settings: Settings, unique: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)  # what a worker logs by default
     prefix = f"{unique}."
     app = create_app(settings, OfflineModel(), prefix)
     t = app.names
@@ -220,6 +223,7 @@ async def test_every_inquiry_ends_in_one_reply_and_no_personal_data_leaks(
                 assert raw.encode() not in value, f"{raw!r} leaked into {topic}"
             assert not EMAIL.search(value), f"an email address leaked into {topic}: {value!r}"
     assert {k: len(v) for k, v in values.items() if k.endswith(".dlq") and v} == {}
+    assert not [text for text, _ in texts if text in caplog.text], "inquiry text in a log"
 
 
 async def ask_reply(client: Client, topics: Topics, customer: str, text: str) -> Reply:
@@ -270,6 +274,10 @@ async def send_all(client: Client, topics: Topics, msgs: list[Inquiry]) -> list[
         envelope = await client.send(topics.inquiries, msg, key=msg.customer_id.encode())
         ids.append(envelope.id)
     return ids
+
+
+def worker_logs(tmp: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in tmp.glob("worker-*.log"))
 
 
 def duplicates(tail: Tail, topic: str) -> int:
@@ -323,6 +331,8 @@ async def test_kill_9_of_a_worker_loses_no_inquiry(
     )
     assert not lost
     assert (int(signal.SIGKILL), -int(signal.SIGKILL)) in workers.exit_codes
+    logs = worker_logs(tmp_path)
+    assert not [m.text for m in msgs if m.text in logs], "inquiry text in a worker's log"
     assert await dead_letters(settings, prefix) == {}
 
 

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from agents.shared.classifier import Classification
 
+from agents.shared.classifier import Classification
 from agents.support.memory import Turn
 from agents.support.routing import Router, cache_key, combine
 from agents.support.rules import RuleResult

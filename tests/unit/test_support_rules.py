@@ -11,7 +11,7 @@ from agents.support import rules
     ("text", "category"),
     [
         ("I want a refund for last month", "billing"),
-        ("我要退款，上个月扣费两次", "billing"),  # noqa: RUF001 - Chinese punctuation
+        ("我要退款，上个月扣费两次", "billing"),
         ("The app crashes every time I open it", "technical"),
         ("上传文件时一直报错", "technical"),
         ("This is unacceptable, I will call my lawyer", "complaint"),
