@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from agents.shared.retrieval import KBEntry
 
 from agents.shared.classifier import Classification, InquiryClassifier
 from agents.shared.models import ModelClient, ReviewResult
 from agents.shared.models.base import SECTION_KINDS
 from agents.shared.models.offline import OfflineModel
+from agents.shared.retrieval import KBEntry
 from schemas.support import CATEGORIES, URGENCIES, Lang
 
 LABEL = "[offline model]"

@@ -43,9 +43,9 @@ _EN = {
 }
 # Chinese text takes Chinese punctuation.
 _ZH = {
-    "none": "抱歉，我们的帮助文档中没有找到这个问题的答案，客服同事会尽快跟进。",  # noqa: RUF001
-    "steps": "操作步骤：",  # noqa: RUF001
-    "related": "相关内容：",  # noqa: RUF001
+    "none": "抱歉，我们的帮助文档中没有找到这个问题的答案，客服同事会尽快跟进。",
+    "steps": "操作步骤：",
+    "related": "相关内容：",
     "label": templates.LABEL_ZH,
 }
 
