@@ -7,9 +7,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import TypeVar
 
+from agents.shared.classifier import InquiryClassifier
 from agents.shared.models import model_client
 from agents.shared.models.base import ModelClient
 from agents.shared.retrieval import KnowledgeBase
+from agents.shared.sentiment import sentiment
 from agents.support.kpis import Kpis
 from agents.support.metrics import SupportMetrics
 from agents.support.routing import Router
@@ -106,9 +108,9 @@ class SupportApp(App):
 
     async def start(self) -> None:
         await ensure_topics(self.settings.kafka, [self.names.escalations], self.partitions)
-        self._kb = await asyncio.to_thread(KnowledgeBase.shipped)
         if self._model is None:
             self._model = model_client(self.settings, self.metrics.registry)
+        self._kb = await asyncio.to_thread(_load_models, self._model.offline)
         support = self.settings.support
         self._router = Router(self._model, support.rules_confidence, self.router_cache)
         await super().start()
@@ -120,6 +122,15 @@ class SupportApp(App):
             if self._given_model is None and self._model is not None:
                 await self._model.aclose()
                 self._model = None
+
+
+def _load_models(offline: bool) -> KnowledgeBase:
+    """Build the shipped models before the agents run: each trains or indexes on first
+    use (about a second), which inside a handler would block every agent's loop."""
+    if offline:
+        InquiryClassifier.shipped()
+    sentiment("")
+    return KnowledgeBase.shipped()
 
 
 def _started(value: T | None) -> T:

@@ -33,7 +33,7 @@ _CATEGORY_PATTERNS: tuple[tuple[Category, str, float], ...] = (
     ("billing", r"付款|支付失败|支付|续费|信用卡", 0.6),
     # technical
     ("technical", r"\b(crash(es|ed|ing)?|freez(es|ing)|froze)\b", 0.85),
-    ("technical", r"\b(error|bug|exception|stack trace|500|404|timeout|times out)\b", 0.7),
+    ("technical", r"\b(error|exception|stack trace|500|404|timeout|times out)\b", 0.7),
     ("technical", r"\b(not (working|loading|syncing)|won'?t (load|open|start|sync))\b", 0.7),
     ("technical", r"\b(api|sdk|webhook|integration|login fails?|cannot log ?in)\b", 0.55),
     ("technical", r"闪退|崩溃|报错|错误代码|卡死|白屏|无法登录|登录不了|打不开|加载不出", 0.85),
@@ -54,7 +54,8 @@ _CATEGORY_PATTERNS: tuple[tuple[Category, str, float], ...] = (
     ("sales", r"\b(resell(ing|er)?|distribut(e|or|ing|ion)|oem)\b", 0.65),
     ("sales", r"分销|经销", 0.65),
     ("sales", r"\b(demo|trial|upgrade to|buy|purchase|bulk order|reseller)\b", 0.6),
-    ("sales", r"报价|企业版|批量采购|折扣|优惠|试用|演示|价格|购买|代理商", 0.7),
+    ("sales", r"报价|企业版|批量采购|试用|演示|代理商", 0.7),
+    ("sales", r"折扣|优惠|价格|购买", 0.5),
     # faq
     ("faq", r"\b(how (do|can) i|where (can|do) i|what is|is it possible to)\b", 0.55),
     ("faq", r"\b(reset (my )?password|change (my )?(email|address)|delivery time)\b", 0.7),
