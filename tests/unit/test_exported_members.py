@@ -6,7 +6,16 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "name", ["streams", "schemas", "config", "agents", "agents.console", "streams.tools.local"]
+    "name",
+    [
+        "streams",
+        "schemas",
+        "config",
+        "agents",
+        "agents.console",
+        "agents.shared.models",
+        "streams.tools.local",
+    ],
 )
 def test_all_is_sorted_and_complete(name: str) -> None:
     module = importlib.import_module(name)
