@@ -73,6 +73,13 @@ class KeyedState:
 
         return [orjson.loads(r) for r in await self._retry(op)]
 
+    async def items(self, key: str) -> list[Any]:
+        """The list ``append`` keeps at ``key``, oldest first (empty when there is none)."""
+        raw: list[bytes] = await self._retry(
+            lambda: self.client.lrange(self.prefix + key, 0, -1)  # type: ignore[arg-type,return-value]
+        )
+        return [orjson.loads(r) for r in raw]
+
     async def put_field(self, key: str, field: str, value: Any, ttl: float | None = None) -> int:
         """Set one field of the hash at ``key`` (fan-in: one field per part) and return
         how many fields it now holds. ``ttl`` restarts the hash's expiry."""

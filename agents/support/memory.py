@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import orjson
-
 from schemas.support import CATEGORIES, URGENCIES, Category, Lang, Urgency
 from streams.state import KeyedState
 
@@ -62,12 +60,8 @@ class Memory:
         self.ttl = ttl
 
     async def recall(self, customer_id: str) -> list[Turn]:
-        """The remembered turns, oldest first. KeyedState has no read of a whole list
-        (``get`` reads values written by ``put``), so this reads it with LRANGE; a
-        transient Redis error reaches the handler, which the runtime retries as an
-        outage."""
-        raw = await self.state.client.lrange(self.state.prefix + key(customer_id), 0, -1)
-        return parse(orjson.loads(r) for r in raw)[-self.turns :]
+        """The remembered turns, oldest first."""
+        return parse(await self.state.items(key(customer_id)))[-self.turns :]
 
     async def remember(self, customer_id: str, turn: Turn) -> list[Turn]:
         """Append ``turn``; the conversation including it. One more slot is kept than

@@ -60,6 +60,8 @@ async def test_append_keeps_the_last_items_and_restarts_the_ttl(
     assert seen[2] == [{"i": 0}, {"i": 1}, {"i": 2}]
     assert seen[4] == [{"i": 2}, {"i": 3}, {"i": 4}]
     assert await redis.llen(f"{state.prefix}turns") == 3
+    assert await state.items("turns") == seen[4]
+    assert await state.items("nothing here") == []
     assert 50_000 < await redis.pttl(f"{state.prefix}turns") <= 60_000
     # Without a ttl, the expiry set before stays.
     await state.append("turns", {"i": 5}, keep=3)
