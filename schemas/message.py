@@ -12,10 +12,12 @@ class Message(BaseModel):
     ``<last module part>.<ClassName>`` (``schemas.support.Inquiry`` -> ``support.Inquiry``).
 
     Unknown fields are rejected (``extra="forbid"``) so a producer's typo becomes a dead
-    letter instead of silently lost data.
+    letter instead of silently lost data. Validation errors do not repeat the input
+    (``hide_input_in_errors``): they end up in dead-letter headers and logs, and the
+    input may hold personal data.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     message_type: ClassVar[str] = "Message"
 
