@@ -31,8 +31,7 @@ from schemas.content import ContentRequest, Published
 from schemas.support import Inquiry, Quality, Reply
 from streams.client import Client
 from streams.errors import RequestFailed, RequestTimeout
-from streams.tools.local import LocalKafka, LocalRedis
-from streams.tools.local.kafka import LOCAL_HOSTS
+from streams.tools.local import ensure_local
 
 INQUIRIES = "support.inquiries"
 QUALITY = "support.quality"
@@ -49,12 +48,7 @@ TOPICS = (
 
 def run(inquiries: int | None, content: int, workers: int, in_flight: int) -> int:
     settings = Settings()
-    kafka, redis = LocalKafka(settings), LocalRedis(settings)
-    if kafka.host in LOCAL_HOSTS:
-        status = kafka.up()
-        print(f"kafka {status.version} at {status.bootstrap}")
-    if redis.host in LOCAL_HOSTS:
-        print(f"redis {redis.up().version} at {settings.redis.url}")
+    print(*ensure_local(settings), sep="\n")
     shipped = _shipped_inquiries()
     count = inquiries or len(shipped)
     port = settings.web_port or 6066
@@ -153,9 +147,7 @@ class Summary:
             kpis.add(q)
         lines.append("  KPIs: " + _kpi_line(kpis.snapshot()))
         lines.append("cache hit rates: " + _cache_line(self.cache))
-        writers = collections.Counter(
-            s.writer for p in self.published for s in p.sections
-        )
+        writers = collections.Counter(s.writer for p in self.published for s in p.sections)
         lines += [
             f"content: {self.content_sent} requests, {len(self.published)} published, "
             f"{len(self.content_failed)} failed",
@@ -239,7 +231,9 @@ async def _content(client: Client, count: int, summary: Summary) -> None:
     await asyncio.gather(*(one(n) for n in range(count)))
 
 
-async def _quality(client: Client, since: float, expected: int, wait: float = 30.0) -> list[Quality]:
+async def _quality(
+    client: Client, since: float, expected: int, wait: float = 30.0
+) -> list[Quality]:
     """The quality records of this run's replies (one each), read from ``since``."""
     got: dict[str, Quality] = {}
 

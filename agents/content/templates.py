@@ -43,8 +43,8 @@ def section_text(title: str, topic: str, audience: str, brief: str) -> str:
     """A short, honest section built from the plan itself."""
     if has_cjk(topic):
         return (
-            f"本节“{title}”面向{audience}，讨论{topic}。{brief}"  # noqa: RUF001
-            f"这里先概述要点，更详细的内容将在后续修订中补充。"  # noqa: RUF001
+            f"本节“{title}”面向{audience}，讨论{topic}。{brief}"
+            f"这里先概述要点，更详细的内容将在后续修订中补充。"
         )
     return (
         f"This section, {title}, is for {audience} and covers {topic}. {brief} "

@@ -39,6 +39,12 @@ class Topics:
         return self._t("inquiries")
 
     @property
+    def classify(self) -> str:
+        """Classification only: an Inquiry in, its Routed decision back (no reply to the
+        customer, no memory)."""
+        return self._t("classify")
+
+    @property
     def triage(self) -> str:
         return self._t("triage")
 

@@ -14,6 +14,7 @@ from agents.shared.pii import mask
 from agents.shared.text import clean, detect_lang
 from agents.support.app import SupportApp, Topics
 from agents.support.memory import Memory, Turn, before
+from agents.support.routing import Decision
 from schemas import Envelope
 from schemas.support import Category, Inquiry, Routed, Triage
 from streams import Context
@@ -53,12 +54,37 @@ def queue_of(topics: Topics, category: Category) -> str:
     return topics.kb
 
 
+def routed_of(msg: Triage, decision: Decision) -> Routed:
+    return Routed(
+        inquiry_id=msg.inquiry_id,
+        customer_id=msg.customer_id,
+        text=msg.text,
+        channel=msg.channel,
+        lang=msg.lang,
+        received_at=msg.received_at,
+        category=decision.category,
+        urgency=decision.urgency,
+        confidence=decision.confidence,
+        route=decision.route,
+        model=decision.model,
+    )
+
+
 def register(app: SupportApp) -> None:
     t = app.names
 
     @app.agent(t.inquiries, name="preprocess", reply_to=t.replies)
     async def preprocess(msg: Inquiry, ctx: Context) -> None:
         await ctx.forward(t.triage, triage_of(msg, ctx.envelope), key=msg.customer_id.encode())
+
+    @app.agent(t.classify, name="classifier")
+    async def classifier(msg: Inquiry, ctx: Context) -> Routed:
+        """What the router would decide for an inquiry on its own (no conversation
+        memory, nothing forwarded): ``agentstream support classify`` measures the router
+        with it."""
+        triage = triage_of(msg, ctx.envelope)
+        decision = await app.router.decide(triage.text, triage.lang, [])
+        return routed_of(triage, decision)
 
     @app.agent(t.triage, name="router", reply_to=t.replies)
     async def router(msg: Triage, ctx: Context) -> None:
@@ -75,17 +101,5 @@ def register(app: SupportApp) -> None:
             at=msg.received_at.isoformat(),
         )
         await memory.remember(msg.customer_id, turn)
-        routed = Routed(
-            inquiry_id=msg.inquiry_id,
-            customer_id=msg.customer_id,
-            text=msg.text,
-            channel=msg.channel,
-            lang=msg.lang,
-            received_at=msg.received_at,
-            category=decision.category,
-            urgency=decision.urgency,
-            confidence=decision.confidence,
-            route=decision.route,
-            model=decision.model,
-        )
+        routed = routed_of(msg, decision)
         await ctx.forward(queue_of(t, decision.category), routed, key=msg.customer_id.encode())

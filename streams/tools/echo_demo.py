@@ -23,8 +23,7 @@ from config import Settings
 from schemas.echo import Ping, Pong
 from streams.client import Client
 from streams.errors import RequestTimeout, UnknownTopic
-from streams.tools.local import LocalKafka, LocalRedis
-from streams.tools.local.kafka import LOCAL_HOSTS
+from streams.tools.local import ensure_local
 
 MAILBOX = "echo"
 PACE_TICK = 0.005  # seconds between paced sends
@@ -32,12 +31,7 @@ PACE_TICK = 0.005  # seconds between paced sends
 
 def run(events: int, workers: int, rate: float | None = None) -> int:
     settings = Settings()
-    kafka, redis = LocalKafka(settings), LocalRedis(settings)
-    if kafka.host in LOCAL_HOSTS:
-        status = kafka.up()
-        print(f"kafka {status.version} at {status.bootstrap}")
-    if redis.host in LOCAL_HOSTS:
-        print(f"redis {redis.up().version} at {settings.redis.url}")
+    print(*ensure_local(settings), sep="\n")
     with echo_workers(workers):
         outcome = asyncio.run(drive(settings, events, workers, rate))
         print(outcome.summary())

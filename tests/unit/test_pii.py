@@ -61,7 +61,7 @@ NOT_PERSONAL = [
     "税号91310115MA1H7XXXX",
     "200 users, 25 seats, 48 hours",
 ]
-CONTEXTS = ["{}", "Call me at {} please.", "我的号码是{}，谢谢", "({})", "x {}."]  # noqa: RUF001
+CONTEXTS = ["{}", "Call me at {} please.", "我的号码是{}，谢谢", "({})", "x {}."]
 
 
 @pytest.mark.parametrize("context", CONTEXTS)
