@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import faust
 import redis.asyncio as aioredis
+from faust.exceptions import ConsumerNotStarted
 
 from config import Settings
 from streams import faust_source
@@ -208,11 +209,7 @@ class App:
         and a broker answering. The dict says which part is missing."""
         running = self._faust is not None and self.failure() is None
         draining = any(loop.draining for loop in self.loops.values())
-        partitions = (
-            sorted(f"{tp.topic}:{tp.partition}" for tp in self._faust.consumer.assignment())
-            if self._faust is not None
-            else []
-        )
+        partitions = self._assignment()
         broker = False
         if self._publisher is not None:
             client = self._publisher.producer.client
@@ -228,6 +225,16 @@ class App:
             "partitions": partitions,
             "broker": broker,
         }
+
+    def _assignment(self) -> list[str]:
+        """``topic:partition`` held by this worker; none before its consumer started."""
+        if self._faust is None:
+            return []
+        try:
+            assigned = self._faust.consumer.assignment()
+        except ConsumerNotStarted:
+            return []
+        return sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[App]:

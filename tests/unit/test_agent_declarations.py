@@ -3,7 +3,7 @@
 import pytest
 
 from schemas import Message
-from streams import BatchContext, ConfigurationError, Context, handler
+from streams import App, BatchContext, ConfigurationError, Context, handler
 from streams.agent import routes_of
 
 
@@ -111,3 +111,19 @@ def test_revocation_budget_must_be_shorter_than_the_rebalance_timeout() -> None:
 
     with pytest.raises(ValidationError, match="revoke_timeout"):
         Settings(kafka=KafkaSettings(rebalance_timeout=10), limits=Limits(revoke_timeout=10))
+
+
+async def test_readiness_before_the_consumer_thread_started_says_not_ready() -> None:
+    """/readyz may be asked while faust is still starting its consumer thread."""
+    from types import SimpleNamespace
+
+    from faust.exceptions import ConsumerNotStarted
+
+    def not_started() -> set[object]:
+        raise ConsumerNotStarted("Consumer thread not yet started")
+
+    app = App("starting")
+    app._faust = SimpleNamespace(consumer=SimpleNamespace(assignment=not_started))  # type: ignore[assignment]
+    status = await app.readiness(0.1)
+    assert status["ready"] is False
+    assert status["partitions"] == []
