@@ -12,6 +12,7 @@ that, escalate.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +27,10 @@ from sklearn.linear_model import LogisticRegression
 from agents.shared.datasets import read_jsonl
 from agents.shared.text import detect_lang, tokenize
 from schemas.support import Lang
+
+# bm25s sets its own logger to DEBUG at import, which puts a line per index built in
+# every worker's log; its warnings still show.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 KB_FILE = "kb.jsonl"
 QUERIES_FILE = "kb_queries.jsonl"
