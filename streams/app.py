@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import faust
@@ -294,6 +296,9 @@ def faust_app(app_id: str, settings: Settings) -> faust.App:
         broker_client_id=k.client_id,
         broker_credentials=_credentials(settings),
         web_enabled=False,
+        # faust creates a data directory for tables at start; we keep none, so it goes
+        # to the temp directory instead of the worker's working directory.
+        datadir=str(Path(tempfile.gettempdir()) / "agentstream-faust-{conf.name}"),
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",

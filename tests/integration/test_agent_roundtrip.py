@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from config import Settings
 from schemas import Envelope, Message
 from streams.app import App
@@ -40,3 +42,6 @@ async def test_every_message_comes_back_exactly(settings: Settings, topic: str) 
     input_ids = {Envelope.from_headers(h).id for _, h in inputs}
     causes = {Envelope.from_headers(r.headers).causationid for r in replies}
     assert causes == input_ids
+    # faust's data directory (for tables, which we keep none of) is not left in the
+    # working directory.
+    assert not Path(f"{app.id}-data").exists()
