@@ -2,7 +2,9 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lock up down lint test test-fast demo bench clean
+CHAOS ?= short
+
+.PHONY: install lock up down lint test test-fast demo chaos bench clean
 
 install:  ## venv + the project with its dev tools
 	python3 -m venv $(VENV)
@@ -33,6 +35,9 @@ test-fast:  ## unit tests only: no broker, no Redis
 
 demo:  ## the main job: broker, Redis, workers, results
 	$(BIN)/agentstream demo
+
+chaos:  ## the chaos suite (docs/reliability.md); CHAOS=long for the long profile
+	AGENTSTREAM_CHAOS=$(CHAOS) $(BIN)/pytest tests/chaos -s
 
 bench:  ## raw aiokafka vs agentstream throughput on the local broker
 	$(BIN)/python -m bench.throughput
