@@ -26,10 +26,11 @@ our outputs are durable. So records of agent mailboxes take a shorter path:
 
 Private attributes used here, all checked by ``tests/unit/test_faust_contract.py``:
 faust ``Consumer._unacked_messages``, ``_waiting_for_ack``, ``_read_offset``,
-``_commit_every``, ``_n_acked``, ``_buffered_partitions``, ``_paused_partitions``,
+``_commit_every``, ``_n_acked``, ``_paused_partitions``,
 ``_committed_offset`` (read by streams/lag.py),
 ``_add_gap``, ``_to_message``, ``_wait_next_records``, ``_new_consumer_thread``,
-``_get_active_partitions``, ``maybe_wait_for_commit_to_finish``, ``force_commit``; faust
+``_get_active_partitions``, ``maybe_wait_for_commit_to_finish``, ``force_commit``, and
+the order of ``perform_seek`` and ``resume_flow`` in faust's recovery; faust
 ``AIOKafkaConsumerThread._create_worker_consumer``;
 aiokafka ``AIOKafkaConsumer._fetch_max_wait_ms``.
 """
@@ -159,6 +160,23 @@ class _Consumer(aiokafka_driver.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._resumed = asyncio.Event()
+        # Seeks to the committed offsets (every rebalance ends with one) are counted, so
+        # that a fetch that spanned one is recognised: see ``_drain_messages``.
+        self._seeks = 0
+        self._seeking = False
+        self._reseek = False
+
+    async def perform_seek(self) -> None:
+        """faust's seek of every assigned partition to its committed offset. Records
+        dropped before it starts are fetched again after it, so a pending re-seek is
+        covered by it."""
+        self._seeks += 1
+        self._seeking = True
+        self._reseek = False
+        try:
+            await super().perform_seek()
+        finally:
+            self._seeking = False
 
     async def _drain_messages(self, fetcher: Any) -> None:
         inboxes = cast(_Transport, self.transport).inboxes
@@ -171,13 +189,23 @@ class _Consumer(aiokafka_driver.Consumer):
         try:
             while not (consumer_stopped() or fetcher_stopped()):
                 self.diag.set_flag(CONSUMER_FETCHING)
+                if not self._flowing():
+                    # A rebalance is under way; it ends with a seek to the committed
+                    # offsets, and the flow resumes after it.
+                    await self._wait_flow(1.0)
+                    continue
+                if self._reseek:
+                    self._reseek = False
+                    await self.perform_seek()
+                    continue
                 if self._all_paused():
                     await self._wait_resumed(1.0)
                     continue
-                records, active = await self._wait_next_records(1.0)
+                seeks, generation = self._seeks, self.app.consumer_generation_id
+                records, _ = await self._wait_next_records(1.0)
                 await asyncio.sleep(0)
                 if records and not self.should_stop:
-                    await self._deliver_all(records, active, inboxes)
+                    await self._take_fetched(records, seeks, generation, inboxes)
                 for inbox in inboxes.values():
                     if inbox.full:
                         self._pause_for(inbox)
@@ -189,17 +217,41 @@ class _Consumer(aiokafka_driver.Consumer):
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
 
+    async def _take_fetched(
+        self,
+        records: Mapping[Any, list[Any]],
+        seeks: int,
+        generation: int,
+        inboxes: dict[str, Inbox],
+    ) -> None:
+        """Deliver what one fetch returned, or drop it where a seek will fetch it again.
+
+        aiokafka's position has moved past every record it returned, so a dropped
+        record is read again only after a seek to an offset at or before it; were a
+        later record of its partition acknowledged first, faust would commit past it.
+        Records fetched while a rebalance began are dropped: the rebalance ends with a
+        seek to the committed offsets. A fetch that overlapped such a seek may hold
+        records from before it or from after it, so those are dropped and the
+        partitions are sought again (nothing has been delivered since the seek)."""
+        if seeks != self._seeks or self._seeking:
+            self._reseek = True
+            return
+        if not self._flowing() or generation != self.app.consumer_generation_id:
+            return
+        await self._deliver_all(records, inboxes)
+
     async def _deliver_all(
-        self, records: Mapping[Any, list[Any]], active: set[Any] | None, inboxes: dict[str, Inbox]
+        self, records: Mapping[Any, list[Any]], inboxes: dict[str, Inbox]
     ) -> None:
         """faust's ``Consumer.getmany`` minus its per-record costs: the high watermark is
         read once per partition, a partition's records go to their inbox in one step, and
-        each agent mailbox has its own inbox, so no round-robin between partitions."""
+        each agent mailbox has its own inbox, so no round-robin between partitions.
+        Records of a partition paused while they were fetched (a full inbox) are
+        delivered too: faust's ``getmany`` would drop them, with nothing to fetch them
+        again until the next rebalance."""
         app = self.app
         generation = app.consumer_generation_id
         for tp, batch in records.items():
-            if active is not None and tp not in active and tp not in self._buffered_partitions:
-                continue
             highwater = self.highwater(tp)
             app.monitor.track_tp_end_offset(tp, highwater)
             inbox = inboxes.get(tp.topic)
@@ -243,6 +295,14 @@ class _Consumer(aiokafka_driver.Consumer):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._resumed.wait()
+
+    def _flowing(self) -> bool:
+        return self.flow_active and not self.suspend_flow.is_set() and not self.should_stop
+
+    async def _wait_flow(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self.can_resume_flow.wait()
 
     def _stopped_flowing(self, generation: int) -> bool:
         return (

@@ -23,7 +23,6 @@ CONSUMER_STATE = [
     "_read_offset",
     "_commit_every",
     "_n_acked",
-    "_buffered_partitions",
     "_paused_partitions",
     "_committed_offset",
     "_acked",
@@ -43,6 +42,7 @@ CONSUMER_METHODS = [
     "commit",
     "maybe_wait_for_commit_to_finish",
     "force_commit",
+    "perform_seek",
 ]
 
 
@@ -77,3 +77,13 @@ def test_drain_messages_is_what_the_fetcher_service_runs() -> None:
     from faust.transport.consumer import Fetcher
 
     assert "_drain_messages" in inspect.getsource(Fetcher)
+
+
+def test_a_rebalance_seeks_to_the_committed_offsets_before_the_flow_resumes() -> None:
+    """Records dropped while a rebalance is under way are fetched again only because
+    faust's recovery seeks every partition to its committed offset, through
+    ``Consumer.perform_seek``, before it resumes the flow (streams/faust_source.py)."""
+    from faust.tables.recovery import Recovery
+
+    source = inspect.getsource(Recovery._resume_streams)
+    assert source.index("consumer.perform_seek()") < source.index("consumer.resume_flow()")
