@@ -11,7 +11,9 @@ Three kinds of features feed two linear SVMs (one for the category, one for the 
 
 Both are calibrated (sigmoid, 5-fold), so ``confidence`` is a probability that can be
 compared with a threshold such as ``support.rules_confidence``. The weights below were
-chosen by 4-fold cross-validation over the inquiries; figures in docs/support-data.md.
+chosen by cross-validation on the training split, and checked again (word and character
+weights, C, logistic regression, class weights, jieba search-mode tokens) after the
+training set grew; nothing beat them. Figures in docs/support-data.md.
 """
 
 from __future__ import annotations
