@@ -155,6 +155,29 @@ class SupportSettings(BaseModel):
     memory_ttl: float = Field(default=7 * 24 * 3600.0, gt=0)
 
 
+class ContentSettings(BaseModel):
+    """The content-creation system (agents/content): how it waits, judges and remembers."""
+
+    # A specialist writer that has no section after this many seconds hands it to the
+    # fallback writer, so the fan-in never waits for a stuck model call.
+    section_deadline: float = Field(default=20.0, gt=0)
+    # The same bound for planning, reviewing and revising; past it the stage degrades
+    # (standard plan, unreviewed or unrevised draft) instead of failing the request.
+    call_deadline: float = Field(default=25.0, gt=0)
+    # Drafts scoring below this are revised while rounds remain.
+    review_threshold: float = Field(default=0.7, ge=0, le=1)
+    # How long fan-in state and the markers against duplicates live in Redis.
+    state_ttl: float = Field(default=24 * 3600.0, gt=0)
+    # Partitions of the topics the app creates.
+    partitions: int = Field(default=6, ge=1)
+
+    @property
+    def handler_timeout(self) -> float:
+        """Every handler finishes within its deadline plus time for Redis and a template;
+        the runtime's own timeout only catches what is truly stuck."""
+        return max(self.section_deadline, self.call_deadline) + 10.0
+
+
 class GatewaySettings(BaseModel):
     """The HTTP gateway and console (agents/console)."""
 
@@ -213,6 +236,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     models: ModelSettings = ModelSettings()
     support: SupportSettings = SupportSettings()
+    content: ContentSettings = ContentSettings()
     gateway: GatewaySettings = GatewaySettings()
     # A worker's /metrics, /healthz and /readyz; 0 picks a free port (logged at start).
     # ``agentstream worker --workers N`` gives its processes web_port, web_port + 1, ...

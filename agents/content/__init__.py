@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from agents.content import integrator, planner, publisher, review, writers
 from agents.content.app import ContentApp
-from agents.content.options import ContentOptions
 from agents.content.topics import Topics
 from agents.shared.models.base import ModelClient
 from config import Settings
+from config.settings import ContentSettings
 
 
 def create_app(
@@ -21,12 +21,14 @@ def create_app(
     model: ModelClient | None = None,
     *,
     prefix: str = "",
-    options: ContentOptions | None = None,
+    options: ContentSettings | None = None,
 ) -> ContentApp:
     """The app with every agent declared. ``model`` replaces the configured model client
     (tests); ``prefix`` goes before every topic name and the app id, so several
-    deployments share a cluster without sharing mailboxes."""
-    app = ContentApp(settings, model, prefix, options or ContentOptions())
+    deployments share a cluster without sharing mailboxes; ``options`` replace
+    ``settings.content`` (``AGENTSTREAM_CONTENT__*``)."""
+    settings = settings or Settings()
+    app = ContentApp(settings, model, prefix, options or settings.content)
     for stage in (planner, writers, integrator, review, publisher):
         stage.register(app)
     return app
@@ -34,4 +36,4 @@ def create_app(
 
 app = create_app()
 
-__all__ = ["ContentApp", "ContentOptions", "Topics", "app", "create_app"]
+__all__ = ["ContentApp", "Topics", "app", "create_app"]

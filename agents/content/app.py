@@ -3,11 +3,11 @@ client per process."""
 
 from __future__ import annotations
 
-from agents.content.options import ContentOptions
 from agents.content.topics import Topics
 from agents.shared.models import model_client
 from agents.shared.models.base import ModelClient
 from config import Settings
+from config.settings import ContentSettings
 from streams import App, ConfigurationError
 
 
@@ -21,7 +21,7 @@ class ContentApp(App):
         settings: Settings | None,
         model: ModelClient | None,
         prefix: str,
-        options: ContentOptions,
+        options: ContentSettings,
     ) -> None:
         super().__init__(f"{prefix}content", settings, partitions=options.partitions)
         self.mailboxes = Topics.with_prefix(prefix)

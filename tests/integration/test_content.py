@@ -18,7 +18,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from agents.content import ContentApp, ContentOptions, create_app
+from agents.content import ContentApp, ContentSettings, create_app
 from agents.shared.classifier import Classification
 from agents.shared.models.base import ReviewResult, SectionPlan
 from agents.shared.models.offline import OfflineModel
@@ -31,7 +31,7 @@ from tests.integration.helpers import collect, produce
 from tests.integration.workers import Workers, wait_until
 
 ASK_TIMEOUT = 120.0
-FAST = ContentOptions(section_deadline=1.0, call_deadline=5.0)
+FAST = ContentSettings(section_deadline=1.0, call_deadline=5.0)
 
 
 class Faulty:
@@ -86,7 +86,7 @@ class Faulty:
 
 @asynccontextmanager
 async def content(
-    settings: Settings, unique: str, model: Faulty, options: ContentOptions = FAST
+    settings: Settings, unique: str, model: Faulty, options: ContentSettings = FAST
 ) -> AsyncIterator[tuple[ContentApp, Client]]:
     app = create_app(settings, model, prefix=f"{unique}.", options=options)
     async with app.running(), Client(settings) as client:
@@ -249,10 +249,10 @@ async def test_bad_requests_become_dead_letters_with_their_reason(
 
 def worker_module(prefix: str) -> str:
     return (
-        "from agents.content import ContentOptions, create_app\n"
+        "from agents.content import ContentSettings, create_app\n"
         "from tests.integration.test_content import Faulty\n"
         f"app = create_app(model=Faulty(delay=0.5), prefix={prefix!r},\n"
-        "                 options=ContentOptions(section_deadline=5.0, call_deadline=5.0))\n"
+        "                 options=ContentSettings(section_deadline=5.0, call_deadline=5.0))\n"
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agents.content import ContentApp, ContentOptions, create_app, planner
+from agents.content import ContentApp, ContentSettings, create_app, planner
 from agents.content.integrator import draft_of
 from agents.content.publisher import published_of
 from agents.content.review import review, revise
@@ -66,7 +66,7 @@ class Scripted:
         pass
 
 
-def app_with(model: Scripted, options: ContentOptions | None = None) -> ContentApp:
+def app_with(model: Scripted, options: ContentSettings | None = None) -> ContentApp:
     return create_app(Settings(), model, prefix="x.", options=options)
 
 
@@ -83,7 +83,9 @@ async def test_the_model_plan_is_used_and_unknown_kinds_go_to_the_editor() -> No
 async def test_a_failing_empty_or_stuck_planner_gives_the_standard_plan(
     plans: list[SectionPlan] | Exception | None,
 ) -> None:
-    got = await planner.plan(app_with(Scripted(plans), ContentOptions(call_deadline=0.05)), REQUEST)
+    got = await planner.plan(
+        app_with(Scripted(plans), ContentSettings(call_deadline=0.05)), REQUEST
+    )
     assert got == fallback_plan(REQUEST.topic, REQUEST.audience, None)
     assert [p.kind for p in got] == ["creative", "research", "technical", "editor"]
 
