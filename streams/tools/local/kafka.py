@@ -19,10 +19,11 @@ from pathlib import Path
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
+import config
 from config import Settings
 from streams.tools.local.process import Daemon, LocalServiceError, require_executable
 
-KAFKA_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "kafka"
+KAFKA_CONFIG_DIR = Path(config.__file__).resolve().parent / "kafka"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 # Short names for the command-line tools shipped in the same jars.
