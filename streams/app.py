@@ -18,7 +18,7 @@ from config import Settings
 from streams import faust_source
 from streams.agent import AgentSpec, routes_of
 from streams.cache import Cache
-from streams.connection import ensure_topics
+from streams.connection import ensure_topics, faust_credentials
 from streams.errors import ConfigurationError
 from streams.idempotency import Dedupe
 from streams.lag import report_lag
@@ -294,7 +294,7 @@ def faust_app(app_id: str, settings: Settings) -> faust.App:
         app_id,
         broker=[f"kafka://{s}" for s in k.bootstrap_list],
         broker_client_id=k.client_id,
-        broker_credentials=_credentials(settings),
+        broker_credentials=faust_credentials(k),
         web_enabled=False,
         # faust creates a data directory for tables at start; we keep none, so it goes
         # to the temp directory instead of the worker's working directory.
@@ -326,22 +326,6 @@ def _check_fits(spec: AgentSpec, rebalance_timeout: float) -> None:
             " lower the timeout, the attempts or Retry.outage, or raise "
             "AGENTSTREAM_KAFKA__REBALANCE_TIMEOUT"
         )
-
-
-def _credentials(settings: Settings) -> Any:
-    k = settings.kafka
-    if k.security_protocol == "PLAINTEXT":
-        return None
-    if k.security_protocol.startswith("SASL"):
-        return faust.SASLCredentials(
-            username=k.sasl_username,
-            password=_secret(k.sasl_password),
-            mechanism=k.sasl_mechanism or "PLAIN",
-            ssl_context=None,
-        )
-    from streams.connection import client_kwargs
-
-    return faust.SSLCredentials(client_kwargs(k)["ssl_context"])
 
 
 def _secret(value: Any) -> str | None:
