@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,10 +186,13 @@ async def _inquiries(
 ) -> None:
     room = asyncio.Semaphore(in_flight)
     step = max(1, count // 10)
+    # The shipped inquiries are unrelated to each other: one customer each, new ones per
+    # run, so that no conversation memory links them (or links runs).
+    run = uuid.uuid4().hex[:8]
 
     async def one(n: int) -> None:
         row = shipped[n % len(shipped)]
-        customer = f"demo-{n % 97}" if n < len(shipped) else f"demo-{n}"
+        customer = f"demo-{run}-{n}"
         inquiry = Inquiry(customer_id=customer, text=row["text"], lang=row.get("lang"))
         async with room:
             started = time.monotonic()
