@@ -125,8 +125,10 @@ class Delivery:
             message=str(error)[:1000],
             dead_letter_topic=self.spec.dead_letter_topic,
         )
-        headers = envelope.successor_headers(Failed.message_type, self.spec.name)
         topic = envelope.replyto or self.spec.reply_topic
+        if self.publisher.deleted(topic):
+            return  # the asker is gone with its reply topic (the late reply that failed)
+        headers = envelope.successor_headers(Failed.message_type, self.spec.name)
         reply = asyncio.ensure_future(
             self.publisher.send_raw(topic, encode(failed), record.key, headers)
         )

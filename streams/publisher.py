@@ -3,6 +3,13 @@
 Results and fan-out of a window go through an :class:`OutBatch`: records are appended to
 one aiokafka ``BatchBuilder`` per partition and submitted together, which costs a fraction
 of ``AIOKafkaProducer.send`` per record.
+
+A topic can vanish while records to it are queued: a client deletes its private reply
+topic when it stops, and a slow agent may answer after that. aiokafka then asks for
+metadata again and again, without pause, until its request timeout (40 s by default)
+expires the records, and the event that produced them stays unacknowledged that long.
+The publisher watches the producer's metadata updates instead and fails such records at
+once, with the topic's name, so they become dead letters within moments.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
+from aiokafka.protocol.metadata import MetadataRequest
 
 from config import KafkaSettings
 from schemas import Envelope, Headers, Message
@@ -25,6 +33,8 @@ from streams.errors import UnknownTopic
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # dead letters carry oversized inputs byte for byte
 PARTITION_CACHE_LIMIT = 100_000
 METADATA_RETRY = 0.2  # seconds between metadata requests for a topic not (yet) known
+METADATA_ANSWER = 1.0  # seconds one metadata request may take when there is no time left
+DELETED_LIMIT = 10_000  # topics remembered as deleted (client reply topics, one per client)
 
 
 class Publisher:
@@ -45,12 +55,57 @@ class Publisher:
         self.partition_counts: dict[str, int] = {}
         self.unknown_topic_wait = kafka.unknown_topic_wait
         self._key_partition: dict[tuple[str, bytes], int] = {}
+        self._deleted: set[str] = set()
 
     async def start(self) -> None:
         await self.producer.start()
+        self.producer.client.cluster.add_listener(self._on_metadata)
 
     async def stop(self) -> None:
+        self.producer.client.cluster.remove_listener(self._on_metadata)
         await self.producer.stop()
+
+    def _on_metadata(self, cluster: Any) -> None:
+        """After each metadata update: fail the queued records of topics the cluster no
+        longer reports. Every topic with queued records was in the metadata when they
+        were submitted (``partition_count``) and is asked for in every update, so its
+        absence is the broker's answer "unknown topic". Costs nothing per record; the
+        check runs once per metadata update over the partitions with queued batches."""
+        # aiokafka's private parts used here are named in tests/unit/test_publisher.py
+        queued = self.producer._message_accumulator._batches
+        gone = {tp.topic for tp in queued if cluster.partitions_for_topic(tp.topic) is None}
+        if gone:
+            self.forget(gone)
+            if len(self._deleted) >= DELETED_LIMIT:
+                self._deleted.clear()
+            self._deleted |= gone
+            for tp in [tp for tp in queued if tp.topic in gone]:
+                self._fail_queued(tp)
+
+    def _fail_queued(self, tp: Any) -> None:
+        """Fail every batch aiokafka holds for ``tp``, taken out the way its sender takes
+        them (``_pop_batch`` keeps its in-flight bookkeeping consistent)."""
+        accumulator = self.producer._message_accumulator
+        while tp in accumulator._batches:  # the key goes with its last batch
+            batch = accumulator._pop_batch(tp)
+            batch.failure(
+                exception=UnknownTopic(
+                    f"topic {tp.topic!r} does not exist on the cluster any more "
+                    "(deleted while records to it were queued)"
+                )
+            )
+
+    def forget(self, topics: set[str]) -> None:
+        """Drop what is cached about ``topics`` and stop asking the cluster about them:
+        aiokafka otherwise keeps them in every metadata request, and logs an error for
+        each one at every refresh. A record sent to one of them later looks it up anew."""
+        for topic in topics:
+            self.partition_counts.pop(topic, None)
+        self._key_partition = {
+            tk: p for tk, p in self._key_partition.items() if tk[0] not in topics
+        }
+        client = self.producer.client
+        client.set_topics(client._topics - topics)  # no public reader
 
     async def send_raw(
         self, topic: str, value: bytes | None, key: bytes | None, headers: Headers
@@ -74,11 +129,19 @@ class Publisher:
 
     async def partition_count(self, topic: str) -> int:
         """Partitions of ``topic``, cached; raises :class:`UnknownTopic` when the cluster
-        does not report it within ``unknown_topic_wait``."""
+        does not report it within ``unknown_topic_wait`` (at once for a topic seen
+        deleted: no one waits for a deleted reply topic to come back)."""
         count = self.partition_counts.get(topic)
         if count is None:
-            count = self.partition_counts[topic] = await self._partitions(topic)
+            wait = 0.0 if topic in self._deleted else self.unknown_topic_wait
+            count = self.partition_counts[topic] = await self._partitions(topic, wait)
+            self._deleted.discard(topic)
         return count
+
+    def deleted(self, topic: str) -> bool:
+        """Whether ``topic`` vanished from the cluster while records to it were queued
+        (and has not been seen since)."""
+        return topic in self._deleted
 
     async def still_there(self, topic: str) -> None:
         """Raise :class:`UnknownTopic` when the producer's metadata lost ``topic`` (a
@@ -88,30 +151,49 @@ class Publisher:
             self.partition_counts.pop(topic, None)
             await self.partition_count(topic)
 
-    async def _partitions(self, topic: str) -> int:
+    async def _partitions(self, topic: str, wait: float) -> int:
         """Ask the cluster for ``topic``'s partitions, with real pauses between metadata
         requests. aiokafka's own wait (``partitions_for``, and ``send_batch`` before it
         sends) spins without yielding for the whole request timeout when a topic is
         gone, logging an error each turn: the event loop and everything on it stall."""
         client = self.producer.client
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.unknown_topic_wait
+        deadline = loop.time() + wait
+        asked = False
         while True:
             partitions = client.cluster.partitions_for_topic(topic)
             if partitions:
                 return len(partitions)
-            if loop.time() >= deadline:
+            if asked and loop.time() >= deadline:
+                self.forget({topic})
                 raise UnknownTopic(
-                    f"topic {topic!r} does not exist on the cluster "
-                    f"(waited {self.unknown_topic_wait}s for it)"
+                    f"topic {topic!r} does not exist on the cluster (waited {wait}s for it)"
                 )
             try:
-                async with asyncio.timeout(max(0.0, deadline - loop.time())):
-                    await client.add_topic(topic)
-                    await client.force_metadata_update()
+                async with asyncio.timeout(max(METADATA_ANSWER, deadline - loop.time())):
+                    if await self._on_cluster(topic):
+                        await client.add_topic(topic)
+                        await client.force_metadata_update()
             except (TimeoutError, KafkaError):
                 pass
-            await asyncio.sleep(METADATA_RETRY)
+            asked = True
+            if loop.time() < deadline:
+                await asyncio.sleep(METADATA_RETRY)
+
+    async def _on_cluster(self, topic: str) -> bool:
+        """Whether the cluster has ``topic``, asked in a metadata request of its own. The
+        producer tracks a topic only once it exists: aiokafka logs an error for each
+        tracked topic missing from a metadata answer, so a topic that a sender waits
+        for (a mailbox its workers have not created yet) would log one every turn."""
+        client = self.producer.client
+        node = client.get_random_node()
+        if node is None:
+            return False
+        response = await client.send(node, MetadataRequest([topic]))
+        return any(
+            name == topic and error_code == 0 and partitions
+            for error_code, name, *_, partitions in response.topics
+        )
 
     def partition(self, topic: str, key: bytes | None, count: int, sticky: int) -> int:
         """Kafka's default partitioner (murmur2 of the key), cached per key; records
