@@ -6,6 +6,8 @@ source checkout and in an installed wheel.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -26,3 +28,14 @@ def read_jsonl(name: str) -> list[dict[str, Any]]:
 def read_json(name: str) -> Any:
     with data_file(name).open(encoding="utf-8") as f:
         return json.load(f)
+
+
+@functools.cache
+def fingerprint(*names: str) -> str:
+    """A short hash of data files' contents. Cached answers of models built from the
+    files carry it in their keys, so that a model retrained on other data never serves
+    answers of the one before it."""
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(data_file(name).read_bytes())
+    return digest.hexdigest()[:12]

@@ -39,10 +39,10 @@ async def query_for(app: SupportApp, msg: Routed, ctx: Context) -> str:
 
 
 async def answer(app: SupportApp, question: str, lang: str, entries: list[KBEntry]) -> str:
-    """The model's answer from ``entries``, cached by model, question, language and
-    entries."""
+    """The model's answer from ``entries``, cached by model version, question, language
+    and entries."""
     ids = ",".join(e.id for e in entries)
-    parts = (app.model.label, lang, question, ids)
+    parts = (app.model_version, lang, question, ids)
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     async def compute() -> str:

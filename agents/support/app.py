@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from agents.shared.classifier import InquiryClassifier
+from agents.shared.datasets import fingerprint
 from agents.shared.models import model_client
 from agents.shared.models.base import ModelClient
 from agents.shared.retrieval import KnowledgeBase
@@ -21,6 +22,7 @@ from streams.connection import ensure_topics
 from streams.errors import ConfigurationError
 
 PARTITIONS = 6
+MODEL_DATA = ("inquiries.train.jsonl", "cues.json", "kb.jsonl")
 T = TypeVar("T")
 
 
@@ -105,6 +107,13 @@ class SupportApp(App):
         return _started(self._model)
 
     @property
+    def model_version(self) -> str:
+        """The model's label and a hash of the shipped data (the classifier's training
+        set, its cues, the knowledge base): the caches key answers by it, so answers of
+        an older model or knowledge base are never served."""
+        return f"{self.model.label}:{fingerprint(*MODEL_DATA)}"
+
+    @property
     def kb(self) -> KnowledgeBase:
         return _started(self._kb)
 
@@ -118,7 +127,9 @@ class SupportApp(App):
             self._model = model_client(self.settings, self.metrics.registry)
         self._kb = await asyncio.to_thread(_load_models, self._model.offline)
         support = self.settings.support
-        self._router = Router(self._model, support.rules_confidence, self.router_cache)
+        self._router = Router(
+            self._model, support.rules_confidence, self.router_cache, self.model_version
+        )
         await super().start()
 
     async def stop(self) -> None:

@@ -78,11 +78,17 @@ class Router:
     """Rules, then the model, then memory; see the module docstring."""
 
     def __init__(
-        self, model: Classifier, threshold: float, cache: ComputeCache | None = None
+        self,
+        model: Classifier,
+        threshold: float,
+        cache: ComputeCache | None = None,
+        version: str | None = None,
     ) -> None:
         self.model = model
         self.threshold = threshold
         self.cache = cache
+        # What cached classifications are keyed by: the model and what it was built from.
+        self.version = version or model.label
 
     async def decide(self, text: str, lang: Lang, history: Sequence[Turn] = ()) -> Decision:
         found = rules.apply(text)
@@ -107,13 +113,13 @@ class Router:
             c = await self.model.classify(text, lang, history)
             return {"category": c.category, "urgency": c.urgency, "confidence": c.confidence}
 
-        key = cache_key(self.model.label, text, lang, history)
+        key = cache_key(self.version, text, lang, history)
         cached = await self.cache.get_or_compute(key, compute)
         return Classification(cached["category"], cached["urgency"], float(cached["confidence"]))
 
 
 def cache_key(model: str, text: str, lang: str, history: Sequence[str]) -> str:
-    """A hash of the model's label, the (masked) text, its language and the history it
+    """A hash of the model's version, the (masked) text, its language and the history it
     is read with."""
     digest = hashlib.sha256("\x1f".join((model, lang, text, *history)).encode()).hexdigest()
     return f"classify:{digest[:40]}"
