@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import faust
-from faust.transport.consumer import CONSUMER_FETCHING
+from faust.transport.consumer import CONSUMER_FETCHING, ensure_TP
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from mode.utils.futures import notify
 
@@ -167,14 +167,29 @@ class _Consumer(aiokafka_driver.Consumer):
         self._reseek = False
 
     async def perform_seek(self) -> None:
-        """faust's seek of every assigned partition to its committed offset. Records
+        """Seek every assigned partition to its committed offset (faust's
+        ``perform_seek``, which its recovery runs at the end of every rebalance). Records
         dropped before it starts are fetched again after it, so a pending re-seek is
-        covered by it."""
+        covered by it.
+
+        aiokafka's ``seek_to_committed`` leaves a partition with nothing committed (or
+        0) where it is, which is past whatever was fetched and dropped since the
+        partition was assigned; such a partition is sought to offset 0 (the group's
+        reset policy, earliest, applies where the log starts later)."""
         self._seeks += 1
         self._seeking = True
         self._reseek = False
         try:
-            await super().perform_seek()
+            committed = await self.seek_to_committed()
+            for tp, offset in committed.items():
+                if offset is None or offset <= 0:
+                    await self.seek(tp, 0)
+            self._read_offset.update(
+                {tp: o if o is not None and o > 0 else None for tp, o in committed.items()}
+            )
+            self._committed_offset.update(
+                {ensure_TP(tp): o for tp, o in committed.items() if o is not None and o > 0}
+            )
         finally:
             self._seeking = False
 
@@ -196,6 +211,7 @@ class _Consumer(aiokafka_driver.Consumer):
                     continue
                 if self._reseek:
                     self._reseek = False
+                    log.debug("a fetch overlapped a seek to the committed offsets: seeking again")
                     await self.perform_seek()
                     continue
                 if self._all_paused():

@@ -43,6 +43,8 @@ CONSUMER_METHODS = [
     "maybe_wait_for_commit_to_finish",
     "force_commit",
     "perform_seek",
+    "seek_to_committed",
+    "seek",
 ]
 
 
