@@ -118,27 +118,9 @@ async def test_a_sure_follow_up_is_not_overridden() -> None:
 async def test_cached_classifications_are_keyed_by_the_models_version() -> None:
     """A model retrained on other data must not be served the answers cached for the
     one before it."""
-    calls: list[str] = []
-
-    class Model:
-        label = "offline"
-
-        async def classify(self, text: str, lang: str, history: list[str]) -> Classification:
-            calls.append(text)
-            return Classification("faq", "normal", 0.6)
-
-    class DictCache:
-        def __init__(self) -> None:
-            self.values: dict[str, Any] = {}
-
-        async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
-            if key not in self.values:
-                self.values[key] = await compute()
-            return self.values[key]
-
-    cache = DictCache()
+    model, cache = ScriptedModel("faq", confidence=0.6), DictCache()
     text = "something nobody wrote a rule for"
-    await Router(Model(), 0.75, cache, version="offline:aaa").decide(text, "en")
-    await Router(Model(), 0.75, cache, version="offline:aaa").decide(text, "en")
-    await Router(Model(), 0.75, cache, version="offline:bbb").decide(text, "en")
-    assert len(calls) == 2
+    await Router(model, 0.75, cache, version="offline:aaa").decide(text, "en")
+    await Router(model, 0.75, cache, version="offline:aaa").decide(text, "en")
+    await Router(model, 0.75, cache, version="offline:bbb").decide(text, "en")
+    assert len(model.calls) == 2
