@@ -27,7 +27,7 @@ from aiokafka.protocol.metadata import MetadataRequest
 from config import KafkaSettings
 from schemas import Envelope, Headers, Message
 from streams.codec import encode
-from streams.connection import client_kwargs, start_client
+from streams.connection import client_kwargs
 from streams.errors import UnknownTopic
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # dead letters carry oversized inputs byte for byte
@@ -53,19 +53,12 @@ class Publisher:
             **client_kwargs(kafka),
         )
         self.partition_counts: dict[str, int] = {}
-        self._kafka = kafka
         self.unknown_topic_wait = kafka.unknown_topic_wait
         self._key_partition: dict[tuple[str, bytes], int] = {}
         self._deleted: set[str] = set()
 
     async def start(self) -> None:
-        """Start the producer; a refused password or an untrusted broker certificate is a
-        :class:`ConfigurationError` that says so."""
-        try:
-            await start_client(self.producer, self._kafka)
-        except BaseException:
-            await self.producer.stop()
-            raise
+        await self.producer.start()
         self.producer.client.cluster.add_listener(self._on_metadata)
 
     async def stop(self) -> None:
