@@ -8,6 +8,7 @@ from config.settings import (
     RedisSettings,
     RetryDefaults,
     Settings,
+    TracingSettings,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "RedisSettings",
     "RetryDefaults",
     "Settings",
+    "TracingSettings",
 ]

@@ -207,6 +207,20 @@ class GatewaySettings(BaseModel):
     rate_clients: int = Field(default=100_000, ge=1)
 
 
+class TracingSettings(BaseModel):
+    """OpenTelemetry spans per handled event and per window (docs/operations.md). When an
+    application has set its own tracer provider, spans go there instead."""
+
+    enabled: bool = False
+    # OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318/v1/traces; unset: spans
+    # are printed to the console (for local use).
+    otlp_endpoint: str | None = None
+    # Fraction of new traces recorded; events of a recorded trace always are.
+    sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    # ``service.name`` of the spans; unset: the app id.
+    service_name: str | None = None
+
+
 class LocalSettings(BaseModel):
     """The single-node Kafka and Redis that `agentstream broker/redis up` start."""
 
@@ -238,6 +252,7 @@ class Settings(BaseSettings):
     support: SupportSettings = SupportSettings()
     content: ContentSettings = ContentSettings()
     gateway: GatewaySettings = GatewaySettings()
+    tracing: TracingSettings = TracingSettings()
     # A worker's /metrics, /healthz and /readyz; 0 picks a free port (logged at start).
     # ``agentstream worker --workers N`` gives its processes web_port, web_port + 1, ...
     web_port: int = Field(default=6066, ge=0, le=65535)
@@ -246,6 +261,9 @@ class Settings(BaseSettings):
     # so the default (700) spends much of the time in collections; 0 keeps the default.
     gc_threshold: int = Field(default=50_000, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # ``json``: one JSON object per line, with the agent, event id and trace id of the
+    # event being handled (for log shippers); ``text``: one readable line.
+    log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
     def _revocation_fits_the_rebalance(self) -> Settings:

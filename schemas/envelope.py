@@ -15,8 +15,9 @@ import itertools
 import os
 import time as _time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -91,7 +92,9 @@ class Envelope:
             append(("traceparent", self.traceparent.encode()))
         return headers
 
-    def successor_headers(self, type: str, source: str, *, forward: bool = False) -> Headers:
+    def successor_headers(
+        self, type: str, source: str, *, forward: bool = False, traceparent: str | None = None
+    ) -> Headers:
         """Headers of a new event caused by this one: a fresh id and time, this event's
         correlation id, this id as the causation id, and this event's ``traceparent`` (so
         a trace follows the event across topics). Equal to ``Envelope.new(...,
@@ -99,7 +102,8 @@ class Envelope:
         without the intermediate object because every result takes this path.
 
         ``forward`` also keeps this event's ``ce_replyto``: the new event carries the
-        request on, and whichever agent handles it answers the original asker."""
+        request on, and whichever agent handles it answers the original asker.
+        ``traceparent`` replaces this event's own (the span that handled it, when tracing)."""
         event_id = new_id()
         headers = [
             ("ce_id", event_id.encode()),
@@ -113,8 +117,9 @@ class Envelope:
         ]
         if forward and self.replyto is not None:
             headers.append(("ce_replyto", self.replyto.encode()))
-        if self.traceparent is not None:
-            headers.append(("traceparent", self.traceparent.encode()))
+        traceparent = traceparent or self.traceparent
+        if traceparent is not None:
+            headers.append(("traceparent", traceparent.encode()))
         return headers
 
     @classmethod
@@ -176,3 +181,9 @@ _HEADER_OF_FIELD = {
     for f in _FIELDS
 }
 _FIELD_OF_HEADER = {h: f for f, h in _HEADER_OF_FIELD.items()}
+
+#: The Kafka header of each attribute (``id`` -> ``ce_id``, ``content_type`` ->
+#: ``content-type``), and the headers every event must carry: what other languages'
+#: producers and consumers, and the AsyncAPI document, need to know of the wire.
+HEADER_NAMES: Mapping[str, str] = MappingProxyType(_HEADER_OF_FIELD)
+REQUIRED_HEADERS: tuple[str, ...] = tuple(_HEADER_OF_FIELD[f] for f in _REQUIRED)

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from faust.exceptions import ConsumerNotStarted
 
 from config import Settings
-from streams import faust_source
+from streams import faust_source, tracing
 from streams.agent import AgentSpec, routes_of
 from streams.cache import Cache
 from streams.connection import ensure_topics, faust_credentials
@@ -52,6 +52,7 @@ class App:
         self.crashed: asyncio.Future[None] | None = None
         self.caches: dict[str, Cache] = {}
         self.state: KeyedState | None = None  # ``ctx.state``, from start to stop
+        self.tracing: tracing.Tracing | None = None  # spans, when settings.tracing.enabled
         self._faust: faust.App | None = None
         self._publisher: Publisher | None = None
         self._redis: aioredis.Redis | None = None
@@ -178,6 +179,7 @@ class App:
         for cache in self.caches.values():
             await cache.start()
         self.crashed = asyncio.get_running_loop().create_future()
+        self.tracing = tracing.setup(self.settings.tracing, self.id)
         self._faust = self._build_faust()
         await self._faust.start()
         agents = {s.mailbox: s.name for s in self.specs}
@@ -272,7 +274,7 @@ class App:
             dedupe = Dedupe(self._redis, f"{self.id}.{spec.name}", ttl)
         loop = self.loops[spec.name] = AgentLoop(
             spec, self._publisher, self.metrics, self.settings.limits, self._crash, dedupe,
-            self.state,
+            self.state, self.tracing,
         )  # fmt: skip
         high_water = max(4 * spec.batch.max_size, 4096)
 

@@ -31,6 +31,7 @@ from streams.codec import validate
 from streams.connection import client_kwargs, ensure_topics, partitions_of
 from streams.errors import RequestFailed, RequestTimeout
 from streams.publisher import Publisher
+from streams.tracing import current_traceparent
 
 M = TypeVar("M", bound=Message)
 log = logging.getLogger(__name__)
@@ -110,10 +111,13 @@ class Client:
         replyto: str | None = None,
         correlationid: str | None = None,
     ) -> Envelope:
-        """Publish ``msg`` and wait until the broker acknowledged it."""
+        """Publish ``msg`` and wait until the broker acknowledged it. Sent within a
+        recording OpenTelemetry span, the event carries its ``traceparent``, and the
+        agents' spans join that trace."""
         envelope = Envelope.new(
             msg.message_type, self.source, replyto=replyto, correlationid=correlationid
         )
+        envelope.traceparent = current_traceparent()
         await (await self._publisher.send(mailbox, msg, envelope, key))
         return envelope
 

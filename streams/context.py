@@ -107,7 +107,9 @@ def successor(
 ) -> Record:
     """``msg`` encoded as an event caused by ``record``, ready for an output batch."""
     assert record.envelope is not None  # noqa: S101 - set for every record handed over
-    headers = record.envelope.successor_headers(msg.message_type, agent, forward=forward)
+    headers = record.envelope.successor_headers(
+        msg.message_type, agent, forward=forward, traceparent=record.trace
+    )
     return topic, encode(msg), key, headers
 
 

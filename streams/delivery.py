@@ -128,7 +128,9 @@ class Delivery:
         topic = envelope.replyto or self.spec.reply_topic
         if self.publisher.deleted(topic):
             return  # the asker is gone with its reply topic (the late reply that failed)
-        headers = envelope.successor_headers(Failed.message_type, self.spec.name)
+        headers = envelope.successor_headers(
+            Failed.message_type, self.spec.name, traceparent=record.trace
+        )
         reply = asyncio.ensure_future(
             self.publisher.send_raw(topic, encode(failed), record.key, headers)
         )

@@ -10,8 +10,18 @@ answers again, with how long it did not.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from streams.records import Inbound
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +80,70 @@ class Outage:
         return lasted
 
 
-def configure(level: str) -> None:
-    """Root logging for a worker: our format, quiet client libraries (their DEBUG only
-    when ours is), repeats folded."""
+# -- the event being handled, on every log line (JSON format) ---------------------------
+#: (agent, event id, traceparent) of the event the current task handles.
+_EVENT: contextvars.ContextVar[tuple[str, str | None, str | None] | None] = contextvars.ContextVar(
+    "agentstream_event", default=None
+)
+_event_context = False  # set by configure(fmt="json")
+
+
+def event_context_enabled() -> bool:
+    return _event_context
+
+
+@contextlib.contextmanager
+def event_context(agent: str, record: Inbound | None) -> Iterator[None]:
+    """Name ``record`` (handled by ``agent``) on every line logged meanwhile in this task."""
+    envelope = record.envelope if record is not None else None
+    event_id = envelope.id if envelope is not None else None
+    trace = record.trace if record is not None else None
+    if trace is None and envelope is not None:
+        trace = envelope.traceparent
+    token = _EVENT.set((agent, event_id, trace))
+    try:
+        yield
+    finally:
+        _EVENT.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, process, message; the agent, event
+    id and trace id of the event being handled; the exception, if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "message": record.getMessage(),
+        }
+        event = _EVENT.get()
+        if event is not None:
+            agent, event_id, traceparent = event
+            line["agent"] = agent
+            line["event_id"] = event_id
+            if traceparent is not None:
+                parts = traceparent.split("-")
+                if len(parts) == 4:
+                    line["trace_id"], line["span_id"] = parts[1], parts[2]
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str).decode()
+
+
+def configure(level: str, fmt: str = "text") -> None:
+    """Root logging for a worker: our format (``text`` or ``json``), quiet client
+    libraries (their DEBUG only when ours is), repeats folded."""
+    global _event_context
     logging.basicConfig(level=level, format=FORMAT)
     repeats = Repeats()
+    _event_context = fmt == "json"
     for handler in logging.getLogger().handlers:
         handler.addFilter(repeats)
+        if _event_context:
+            handler.setFormatter(JsonFormatter())
     quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
     for noisy in (*NOISY, "streams.faust_source"):
         logging.getLogger(noisy).setLevel(quiet)

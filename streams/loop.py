@@ -33,6 +33,7 @@ from streams.processor import Processor, Ready, event_key
 from streams.publisher import Publisher
 from streams.records import Inbound
 from streams.state import KeyedState
+from streams.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ class AgentLoop:
         on_fatal: Callable[[BaseException], None],
         dedupe: Dedupe | None = None,
         state: KeyedState | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.spec = spec
+        self.tracing = tracing
         self.on_fatal = on_fatal
         labels = (spec.name, spec.mailbox)
         self._consumed = metrics.consumed.labels(*labels)
@@ -59,9 +62,9 @@ class AgentLoop:
         self._inflight = metrics.inflight.labels(*labels)
         self.acks = AckTracker(self._ack, self._release, self._acked)
         self.delivery = Delivery(spec, publisher, metrics, self.acks, dedupe, self._fail)
-        self.processor = Processor(spec, self.delivery, metrics, limits, dedupe, state)
+        self.processor = Processor(spec, self.delivery, metrics, limits, dedupe, state, tracing)
         self.lanes: Lanes[Ready] = Lanes(
-            spec.concurrency, event_key, self.processor.handle_event, self._fail
+            spec.concurrency, event_key, self.processor.event_handler(), self._fail
         )
         self.closes: collections.Counter[CloseReason] = collections.Counter()
         self._room = asyncio.Event()
@@ -84,7 +87,12 @@ class AgentLoop:
                 window = await next_window(source, self.spec.batch)
                 self._admitted.clear()
                 try:
-                    await self._admit(window)
+                    if self.tracing is None:
+                        await self._admit(window)
+                    else:
+                        with self.tracing.window(self.spec, window) as span:
+                            records = await self._admit(window)
+                            self.tracing.link_window(span, records)
                 finally:
                     self._admitted.set()
         except asyncio.CancelledError:
@@ -104,7 +112,7 @@ class AgentLoop:
             else:
                 return
 
-    async def _admit(self, window: Window[Any]) -> None:
+    async def _admit(self, window: Window[Any]) -> list[Inbound]:
         self.closes[window.reason] += 1
         self._batch_wait.observe(window.waited)
         records = [_inbound(m) for m in window.items]
@@ -118,12 +126,13 @@ class AgentLoop:
         ready = [r for r in map(processor.prepare, records) if r is not None]
         ready = await processor.claim(ready)
         if epoch != self._epoch:
-            return  # abandoned while claiming: released, fetched again
+            return records  # abandoned while claiming: released, fetched again
         if self.spec.batch_fn is not None:
             if ready:
                 await processor.handle_batch(ready)
-            return
+            return records
         self.lanes.submit(ready)
+        return records
 
     # -- acknowledgement ----------------------------------------------------------------
     def _ack(self, message: Any) -> None:

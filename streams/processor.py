@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from config import Limits
 from schemas import Envelope, EnvelopeError, Message
+from streams import logs
 from streams.agent import AgentSpec, Route
 from streams.codec import parse
 from streams.context import BatchContext, Context, publish, successor
@@ -30,6 +31,7 @@ from streams.metrics import Metrics
 from streams.records import Inbound
 from streams.retrying import retrying
 from streams.state import KeyedState
+from streams.tracing import Tracing
 
 log = logging.getLogger(__name__)
 OUTAGE_LOG_EVERY = 10.0  # seconds between warnings while a dependency is away
@@ -52,6 +54,7 @@ class Processor:
         limits: Limits,
         dedupe: Dedupe | None = None,
         state: KeyedState | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.spec = spec
         self.delivery = delivery
@@ -62,6 +65,7 @@ class Processor:
         self._duration = metrics.handler_duration.labels(*labels)
         self._retries = metrics.retries.labels(*labels)
         self._warned = -OUTAGE_LOG_EVERY
+        self.tracing = tracing
 
     # -- decode, dispatch, claim --------------------------------------------------------
     def prepare(self, record: Inbound) -> Ready | None:
@@ -138,10 +142,34 @@ class Processor:
             self._reply(record, result)
         self.delivery.finished(record)
 
+    def event_handler(self) -> Callable[[Ready], Awaitable[None]]:
+        """:meth:`handle_event`, within the event's span when tracing and with the event
+        named on log lines when logging JSON; the plain method otherwise (no cost)."""
+        if self.tracing is not None:
+            return self._traced
+        if logs.event_context_enabled():
+            return self._logged
+        return self.handle_event
+
+    async def _traced(self, item: Ready) -> None:
+        assert self.tracing is not None  # noqa: S101 - chosen only with tracing
+        with self.tracing.event(self.spec, item[0]), logs.event_context(self.spec.name, item[0]):
+            await self.handle_event(item)
+
+    async def _logged(self, item: Ready) -> None:
+        with logs.event_context(self.spec.name, item[0]):
+            await self.handle_event(item)
+
     async def handle_batch(self, ready: list[Ready]) -> None:
         """Run a batch handler over the window's events, one result per event."""
         records = [r for r, _, _ in ready]
-        msgs = [m for _, _, m in ready]
+        if self.tracing is not None:
+            with self.tracing.events(self.spec, records):
+                await self._handle_batch(records, [m for _, _, m in ready])
+        else:
+            await self._handle_batch(records, [m for _, _, m in ready])
+
+    async def _handle_batch(self, records: list[Inbound], msgs: list[Message]) -> None:
         fn = self.spec.batch_fn
         assert fn is not None  # noqa: S101 - only called for batch agents
         name, state = self.spec.name, self.state

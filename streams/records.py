@@ -27,3 +27,4 @@ class Inbound:
     claimed: bool = False  # an idempotent agent claimed its ce_id in Redis
     done: bool = False  # handled, and everything it produced is durable
     track: collections.deque[Inbound] | None = None  # its partition's unacknowledged records
+    trace: str | None = None  # traceparent for what it produces (its span, when tracing)

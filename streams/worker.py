@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from config import Settings
-from streams import logs
+from streams import logs, tracing
 from streams.app import App
 from streams.errors import ConfigurationError
 from streams.web import WebServer
@@ -76,7 +76,7 @@ def run(path: str, app_dir: Path, workers: int) -> int:
     # Until the event loop takes over, SIGTERM means: nothing started, exit cleanly.
     signal.signal(signal.SIGTERM, _exit_before_start)
     settings = Settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     if workers > 1:
         return _supervise(path, app_dir, workers, settings.web_port)
     app = load_app(path, app_dir)
@@ -146,6 +146,7 @@ async def serve(app: App) -> int:
     except TimeoutError:
         _exit_now(f"stopping took longer than {timeout + STOP_GRACE:.0f}s")
     await web.stop()
+    tracing.shutdown()  # flush the spans still queued for export
     log.info("worker %d stopped", os.getpid())
     return 1 if failed else 0
 

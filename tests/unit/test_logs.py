@@ -6,6 +6,7 @@ import logging
 import time
 from types import SimpleNamespace
 
+import orjson
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import TopicPartition as TP
@@ -130,3 +131,32 @@ async def test_a_worker_without_partitions_tells_no_end_it_cannot_know(
     assert consumer.requests == []
     assert caplog.records == []
     assert reporter.broker.since == 0.0
+
+
+def test_json_lines_name_the_event_being_handled_and_its_trace() -> None:
+    from schemas import Envelope
+    from streams.logs import JsonFormatter, event_context
+    from streams.records import Inbound
+
+    fmt = JsonFormatter()
+    envelope = Envelope.new("tests.Hop", "tests")
+    envelope.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    rec = Inbound("t", 0, 7, None, b"{}", [], envelope=envelope)
+    outside = orjson.loads(fmt.format(record("streams.loop", "hello %s", "you")))
+    assert outside["message"] == "hello you"
+    assert "agent" not in outside
+    with event_context("hop", rec):
+        inside = orjson.loads(fmt.format(record("testapp", "working")))
+        rec.trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01"
+    assert (inside["agent"], inside["event_id"]) == ("hop", envelope.id)
+    assert (inside["trace_id"], inside["span_id"]) == (
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",  # the incoming span: no span of our own (tracing off)
+    )
+    with event_context("hop", rec):
+        own = orjson.loads(fmt.format(record("testapp", "again")))
+    assert own["span_id"] == "1111111111111111"  # the event's own span (tracing on)
+    failing = record("testapp", "failed")
+    error = ValueError("boom")
+    failing.exc_info = (ValueError, error, None)
+    assert "ValueError: boom" in orjson.loads(fmt.format(failing))["exception"]
