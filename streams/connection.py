@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import faust
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
@@ -166,6 +168,42 @@ async def security_failure(kafka: KafkaSettings) -> str | None:
     return None
 
 
+@contextlib.asynccontextmanager
+async def admin_client(kafka: KafkaSettings) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client (security from :func:`client_kwargs`), closed on exit."""
+    admin = AIOKafkaAdminClient(**client_kwargs(kafka))
+    try:
+        await start_client(admin, kafka)
+        yield admin
+    finally:
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def reader(
+    kafka: KafkaSettings, *, read_committed: bool = False
+) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer outside any consumer group: it reads the partitions it is
+    ``assign``-ed and never commits. ``read_committed`` hides records of open and
+    aborted transactions (and ends reads at the last stable offset)."""
+    consumer = AIOKafkaConsumer(
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed" if read_committed else "read_uncommitted",
+        **client_kwargs(kafka),
+    )
+    try:
+        await start_client(consumer, kafka)
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+def default_replication(admin: AIOKafkaAdminClient) -> int:
+    """Replication 1 on a single broker, else 3 (or as many brokers as there are)."""
+    return min(3, len(admin._client.cluster.brokers()) or 1)  # no public reader
+
+
 async def ensure_topics(
     kafka: KafkaSettings,
     names: list[str],
@@ -173,11 +211,8 @@ async def ensure_topics(
     config: dict[str, str] | None = None,
 ) -> None:
     """Create the topics that do not exist yet (replication 1 on a single broker, else 3)."""
-    admin = AIOKafkaAdminClient(**client_kwargs(kafka))
-    try:
-        await start_client(admin, kafka)
-        brokers = len(admin._client.cluster.brokers()) or 1
-        replication = min(3, brokers)
+    async with admin_client(kafka) as admin:
+        replication = default_replication(admin)
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(n, partitions, replication, topic_configs=config or {})
@@ -187,18 +222,12 @@ async def ensure_topics(
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-    finally:
-        await admin.close()
 
 
 async def partitions_of(kafka: KafkaSettings, topic: str) -> list[int]:
     """The partition numbers of ``topic``; :class:`UnknownTopic` if the cluster lacks it."""
-    admin = AIOKafkaAdminClient(**client_kwargs(kafka))
-    try:
-        await start_client(admin, kafka)
+    async with admin_client(kafka) as admin:
         (described,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
     if described["error_code"] != 0:
         raise UnknownTopic(f"topic {topic!r} does not exist on the cluster")
     return sorted(p["partition"] for p in described["partitions"])

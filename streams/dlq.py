@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from config import KafkaSettings
 from schemas import Headers
-from streams.connection import client_kwargs, partitions_of
+from streams.connection import partitions_of, reader
 from streams.deadletter import DLQ_PREFIX, REPLAYS_HEADER
 from streams.publisher import Publisher
+from streams.reading import records
 
 
 def dead_letter_topic(name: str) -> str:
@@ -58,28 +59,15 @@ async def read(
 ) -> list[DeadLetter]:
     """Every dead letter in ``topic`` up to its end when called (no consumer group)."""
     tps = [TopicPartition(topic, p) for p in await partitions_of(kafka, topic)]
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, **client_kwargs(kafka))
-    await consumer.start()
-    try:
+    async with reader(kafka) as consumer:
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
         out: list[DeadLetter] = []
-        pending = {tp for tp in tps if end[tp] > 0}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batches.items():
-                for r in records:
-                    if r.offset < end[tp]:
-                        letter = DeadLetter(
-                            r.topic, r.partition, r.offset, r.key, r.value, list(r.headers)
-                        )
-                        if keep(letter):
-                            out.append(letter)
-            pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
+        async for r in records(consumer, tps, await consumer.end_offsets(tps)):
+            letter = DeadLetter(r.topic, r.partition, r.offset, r.key, r.value, list(r.headers))
+            if keep(letter):
+                out.append(letter)
         return sorted(out, key=lambda d: (d.partition, d.offset))
-    finally:
-        await consumer.stop()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@
     ├── RequestFailed               client.ask got an agentstream.Failed reply: the request
     │                               became a dead letter (stage and reason in the message)
     ├── ConfigurationError          an agent or app was declared wrongly
+    ├── OperationFailed             an operator command cannot do what it was asked (a
+    │                               topic that exists already, a group with no offsets)
     └── FatalError                  raised by a handler: stop the worker (exit 1) without
                                     committing the event; another worker takes over
 
@@ -92,6 +94,10 @@ class RequestFailed(AgentStreamError):
 
 
 class ConfigurationError(AgentStreamError):
+    pass
+
+
+class OperationFailed(AgentStreamError):
     pass
 
 

@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 import typer
-from pydantic import ConfigDict
 
-from config import Settings
-from schemas import Message
 from streams import worker
 from streams.client import Client
 from streams.errors import AgentStreamError
 from streams.tools import echo_demo as demo
+from streams.tools.clikit import load_settings, run
 from streams.tools.dlq_cli import dlq_cli
+from streams.tools.inspect_cli import agents_cmd, schema_cli
 from streams.tools.local_cli import broker, down, redis_cli, up
+from streams.tools.report_cli import report_cmd
+from streams.tools.send_cli import CeType, Key, Mailbox, Payload, encode_key, json_message, send_cmd
+from streams.tools.sending import SOURCE
+from streams.tools.tail_cli import tail_cmd
+from streams.tools.topics_cli import lag_cmd, topics_cli
 
 cli = typer.Typer(no_args_is_help=True, help="Multi-agent systems on Kafka.")
 cli.add_typer(broker, name="broker")
 cli.add_typer(redis_cli, name="redis")
 cli.add_typer(dlq_cli, name="dlq")
+cli.add_typer(topics_cli, name="topics")
+cli.add_typer(schema_cli, name="schema")
 cli.command("up")(up)
 cli.command("down")(down)
+cli.command("report")(report_cmd)
+cli.command("send")(send_cmd)
+cli.command("tail")(tail_cmd)
+cli.command("lag")(lag_cmd)
+cli.command("agents")(agents_cmd)
 
 
 @cli.command("worker")
@@ -55,24 +64,6 @@ def demo_echo_cmd(
     raise typer.Exit(demo.run(events, workers, rate))
 
 
-Key = Annotated[str | None, typer.Option(help="ordering key")]
-Mailbox = Annotated[str, typer.Argument(help="the agent's mailbox topic")]
-CeType = Annotated[str, typer.Argument(help="ce_type of the message, e.g. support.Inquiry")]
-Payload = Annotated[str, typer.Argument(help="the message as a JSON object")]
-
-
-@cli.command("send")
-def send_cmd(mailbox: Mailbox, ce_type: CeType, payload: Payload, key: Key = None) -> None:
-    """Send one message; print its ce_id once the broker acknowledged it."""
-
-    async def go() -> str:
-        async with Client(Settings(), source="agentstream.cli") as client:
-            env = await client.send(mailbox, _message(ce_type, payload), key=_key(key))
-            return env.id
-
-    print(asyncio.run(go()))
-
-
 @cli.command("ask")
 def ask_cmd(
     mailbox: Mailbox,
@@ -83,40 +74,16 @@ def ask_cmd(
 ) -> None:
     """Send one message and print the agent's reply (type and JSON)."""
 
+    settings = load_settings()
+    msg = json_message(ce_type, payload)
+
     async def go() -> tuple[str, bytes]:
-        async with Client(Settings(), source="agentstream.cli") as client:
-            reply = await client.ask(
-                mailbox, _message(ce_type, payload), key=_key(key), timeout=timeout
-            )
+        async with Client(settings, source=SOURCE) as client:
+            reply = await client.ask(mailbox, msg, key=encode_key(key), timeout=timeout)
             return reply.envelope.type, reply.value
 
-    try:
-        ce, value = asyncio.run(go())
-    except AgentStreamError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from err
+    ce, value = run(go(), settings.kafka)
     print(ce, value.decode(errors="replace"))
-
-
-class _Json(Message):
-    """Any JSON object under a ce_type given on the command line."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-def _message(ce_type: str, payload: str) -> Message:
-    try:
-        obj: Any = orjson.loads(payload)
-    except orjson.JSONDecodeError as e:
-        raise typer.BadParameter(f"not JSON: {e}") from e
-    if not isinstance(obj, dict):
-        raise typer.BadParameter("the message must be a JSON object")
-    cls: type[_Json] = type("Json", (_Json,), {"message_type": ce_type, "__module__": __name__})
-    return cls.model_validate(obj)
-
-
-def _key(key: str | None) -> bytes | None:
-    return None if key is None else key.encode()
 
 
 def main() -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
 from typing import Annotated
 
 import typer
 
-from config import Settings
 from streams import dlq
-from streams.errors import AgentStreamError
+from streams.tools.clikit import fail, load_settings, run
 
 dlq_cli = typer.Typer(no_args_is_help=True, help="Dead letters of a mailbox: list, show, replay.")
 
@@ -26,11 +24,8 @@ def _read(
             not at or letter.position in at
         )
 
-    try:
-        return asyncio.run(dlq.read(Settings().kafka, dlq.dead_letter_topic(topic), keep))
-    except AgentStreamError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from err
+    kafka = load_settings().kafka
+    return run(dlq.read(kafka, dlq.dead_letter_topic(topic), keep), kafka)
 
 
 @dlq_cli.command("list")
@@ -61,8 +56,7 @@ def show_cmd(
     """Every header of one dead letter (stack trace included) and its value."""
     found = _read(topic, at=[position])
     if not found:
-        typer.secho(f"error: no dead letter at {position}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
+        fail(f"no dead letter at {position}")
     d = found[0]
     print(f"{d.topic} {d.position}  key={d.key!r}")
     for name, value in d.headers:
@@ -93,11 +87,8 @@ def replay_cmd(
             verdict = "refuse" if d.replays >= max_replays else "replay"
             print(f"{d.position:>8}  {verdict} -> {d.header('dlq.original.topic')}")
         return
-    try:
-        outcome = asyncio.run(dlq.replay(Settings().kafka, letters, max_replays))
-    except AgentStreamError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from err
+    kafka = load_settings().kafka
+    outcome = run(dlq.replay(kafka, letters, max_replays), kafka)
     print(f"replayed {len(outcome.replayed)}, refused {len(outcome.refused)} "
           f"(replayed {max_replays} time(s) already)")  # fmt: skip
     if outcome.refused:
