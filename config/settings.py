@@ -51,6 +51,15 @@ class KafkaSettings(BaseModel):
     # stopped for 52 s under load cost 0 dead letters at 120 s, 8,475 at 40 s). Records to
     # a topic deleted meanwhile (a client's private reply topic) fail at once instead.
     request_timeout: float = Field(default=120.0, gt=0)
+    # Exactly-once apps: how long the broker lets one of their transactions stay open
+    # before aborting it; at most the broker's transaction.max.timeout.ms (15 min by
+    # default). A transaction spans the sending of handled events' outputs and offsets,
+    # never a handler call, so handler time does not count against it.
+    transaction_timeout: float = Field(default=60.0, gt=0)
+    # What consumers read (workers, Client, the CLI): ``read_committed`` hides records of
+    # aborted transactions and holds back those of open ones. Records written without a
+    # transaction read the same either way. Exactly-once apps always read committed.
+    isolation_level: Literal["read_committed", "read_uncommitted"] = "read_committed"
     # How long a record to a topic the broker does not know waits for the topic to appear
     # before it fails (results to it become dead letters; ``Client.send`` raises).
     unknown_topic_wait: float = Field(default=5.0, gt=0)

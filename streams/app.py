@@ -8,7 +8,7 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import faust
 import redis.asyncio as aioredis
@@ -25,12 +25,18 @@ from streams.lag import report_lag
 from streams.loop import AgentLoop
 from streams.metrics import Metrics
 from streams.policy import Batch, Retry
-from streams.publisher import Publisher
+from streams.publisher import Producer, Publisher
 from streams.state import KeyedState
+from streams.transactions import Transactions
+
+if TYPE_CHECKING:
+    from streams.transport import Transport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DLQ_TOPIC_CONFIG = {"max.message.bytes": str(16 * 1024 * 1024)}
+Guarantee = Literal["at_least_once", "exactly_once"]
+GUARANTEES: tuple[Guarantee, ...] = ("at_least_once", "exactly_once")
 
 
 class App:
@@ -42,9 +48,18 @@ class App:
         settings: Settings | None = None,
         *,
         partitions: int = 1,
+        guarantee: Guarantee = "at_least_once",
     ) -> None:
+        if guarantee not in GUARANTEES:
+            raise ConfigurationError(
+                f"guarantee={guarantee!r}: choose one of {', '.join(GUARANTEES)}"
+            )
         self.id = id
         self.settings = settings or Settings()
+        #: ``exactly_once``: a window's outputs and input offsets commit in one Kafka
+        #: transaction per input partition (streams.exactly_once, docs/reliability.md).
+        self.guarantee = guarantee
+        self.transactions: Transactions | None = None
         self.specs: list[AgentSpec] = []
         self.metrics = Metrics()
         self.loops: dict[str, AgentLoop] = {}
@@ -53,6 +68,10 @@ class App:
         self.caches: dict[str, Cache] = {}
         self.state: KeyedState | None = None  # ``ctx.state``, from start to stop
         self.tracing: tracing.Tracing | None = None  # spans, when settings.tracing.enabled
+        #: None: Kafka and Redis; else what the app runs on (set before start, see
+        #: streams.transport)
+        self.transport: Transport | None = None
+        self._declared: list[str] = []  # topics the app writes and no agent reads
         self._faust: faust.App | None = None
         self._publisher: Publisher | None = None
         self._redis: aioredis.Redis | None = None
@@ -121,6 +140,13 @@ class App:
 
         return register
 
+    def declare_topic(self, name: str) -> str:
+        """Declare a topic the app writes and none of its agents reads (created at start
+        when missing, like the mailboxes); returns ``name``."""
+        if name not in self._declared:
+            self._declared.append(name)
+        return name
+
     def cache(
         self,
         name: str,
@@ -162,28 +188,43 @@ class App:
     async def start(self) -> None:
         if not self.specs:
             raise ConfigurationError(f"app {self.id!r} has no agents")
+        transport = self.transport
+        if transport is None:
+            self._redis = await self._connect()
+        else:
+            self._redis = transport.redis
+        self.state = KeyedState(self._redis, self.id)
+        for cache in self.caches.values():
+            await cache.start(None if transport is None else transport.redis)
+        self.crashed = asyncio.get_running_loop().create_future()
+        self.tracing = tracing.setup(self.settings.tracing, self.id)
+        if transport is not None:
+            transport.serve(self)
+            return
+        if self.guarantee == "exactly_once":
+            mailboxes = [s.mailbox for s in self.specs]
+            self.transactions = Transactions(self.settings.kafka, self.id, mailboxes)
+        self._faust = self._build_faust()
+        await self._faust.start()
+        agents = {s.mailbox: s.name for s in self.specs}
+        self._lag = asyncio.create_task(report_lag(self._faust, agents, self.metrics.lag))
+
+    async def _connect(self) -> aioredis.Redis:
+        """Topics and the producer on Kafka; the Redis client for idempotency claims and
+        keyed state (it connects on first use)."""
         kafka = self.settings.kafka
-        await ensure_topics(kafka, [s.mailbox for s in self.specs], self.partitions)
+        mailboxes = [s.mailbox for s in self.specs]
+        await ensure_topics(kafka, [*mailboxes, *self._declared], self.partitions)
         await ensure_topics(kafka, [s.reply_topic for s in self.specs], self.partitions)
         await ensure_topics(
             kafka, [s.dead_letter_topic for s in self.specs], self.partitions, DLQ_TOPIC_CONFIG
         )
         self._publisher = Publisher(kafka)
         await self._publisher.start()
-        # Idempotency claims and keyed state; the client connects on first use.
-        self._redis = aioredis.Redis.from_url(
+        return aioredis.Redis.from_url(
             self.settings.redis.url,
             password=_secret(self.settings.redis.password),
         )
-        self.state = KeyedState(self._redis, self.id)
-        for cache in self.caches.values():
-            await cache.start()
-        self.crashed = asyncio.get_running_loop().create_future()
-        self.tracing = tracing.setup(self.settings.tracing, self.id)
-        self._faust = self._build_faust()
-        await self._faust.start()
-        agents = {s.mailbox: s.name for s in self.specs}
-        self._lag = asyncio.create_task(report_lag(self._faust, agents, self.metrics.lag))
 
     async def stop(self) -> None:
         """Drain every agent (finish, publish, acknowledge) within the shutdown timeout,
@@ -198,6 +239,9 @@ class App:
                 await self._faust.consumer.commit()
             await self._faust.stop()
             self._faust = None
+        if self.transactions is not None:
+            await self.transactions.stop()
+            self.transactions = None
         if self._publisher is not None:
             await self._publisher.stop()
             self._publisher = None
@@ -260,22 +304,28 @@ class App:
 
     # -- faust wiring -------------------------------------------------------------------
     def _build_faust(self) -> faust.App:
-        fapp = faust_app(self.id, self.settings)
+        fapp = faust_app(self.id, self.settings, self.transactions)
         for spec in self.specs:
             topic = fapp.topic(spec.mailbox, key_serializer="raw", value_serializer="raw")
             fapp.agent(topic, name=f"{self.id}.{spec.name}")(self._body(spec))
         return fapp
 
-    def _body(self, spec: AgentSpec) -> Callable[[Any], Any]:
-        assert self._publisher is not None  # noqa: S101 - started first
+    def agent_loop(self, spec: AgentSpec, producer: Producer) -> AgentLoop:
+        """The consume loop of ``spec``'s agent for this start (what ``stop`` drains),
+        publishing through ``producer``."""
         dedupe = None
         if spec.idempotent and self._redis is not None:
             ttl = self.settings.limits.idempotency_ttl
             dedupe = Dedupe(self._redis, f"{self.id}.{spec.name}", ttl)
         loop = self.loops[spec.name] = AgentLoop(
-            spec, self._publisher, self.metrics, self.settings.limits, self._crash, dedupe,
-            self.state, self.tracing,
+            spec, producer, self.metrics, self.settings.limits, self._crash, dedupe,
+            self.state, self.tracing, self.transactions, self.id,
         )  # fmt: skip
+        return loop
+
+    def _body(self, spec: AgentSpec) -> Callable[[Any], Any]:
+        assert self._publisher is not None  # noqa: S101 - started first
+        loop = self.agent_loop(spec, self._publisher)
         high_water = max(4 * spec.batch.max_size, 4096)
 
         async def body(stream: Any) -> None:
@@ -284,13 +334,15 @@ class App:
             aiter(stream.channel)
             app = stream.app
             inbox = faust_source.inbox_for(app, spec.mailbox, high_water, loop.quiesce)
-            await loop.run(inbox, app)
+            await loop.run(inbox, faust_source.Acknowledgements(app))
 
         body.__name__ = spec.name
         return body
 
 
-def faust_app(app_id: str, settings: Settings) -> faust.App:
+def faust_app(
+    app_id: str, settings: Settings, transactions: Transactions | None = None
+) -> faust.App:
     k = settings.kafka
     fapp = faust.App(
         app_id,
@@ -313,7 +365,8 @@ def faust_app(app_id: str, settings: Settings) -> faust.App:
         stream_wait_empty=True,
         producer_acks=-1,
     )
-    faust_source.install(fapp, settings.limits.revoke_timeout)
+    isolation = "read_committed" if transactions else k.isolation_level
+    faust_source.install(fapp, settings.limits.revoke_timeout, isolation, transactions)
     return fapp
 
 

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+import redis.asyncio as aioredis
 from cachetools import TTLCache
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.exc import SQLAlchemyError
@@ -88,7 +89,9 @@ class Cache:
             raise ConfigurationError(f"cache {self.name!r}: configure() after start()")
         self.settings = settings
 
-    async def start(self) -> None:
+    async def start(self, redis: aioredis.Redis | None = None) -> None:
+        """Open the levels. L2 uses ``redis`` when given (its app's transport), else a
+        client of its own to ``settings.redis``."""
         c = self.settings.cache
         size = c.l1_size if self._l1_size is None else self._l1_size
         if size > 0:
@@ -100,7 +103,7 @@ class Cache:
             self._l3 = store
             self._count_level("l3")
         self._l2 = RedisTier(self.name, self.settings, self.metrics)
-        self._l2.start()
+        self._l2.start(redis)
 
     async def stop(self) -> None:
         if self._l2 is not None:

@@ -56,6 +56,7 @@ class RedisTier:
         self._degraded = metrics.degraded.labels(cache)
         self._degraded.set(0)
         self._client: aioredis.Redis | None = None
+        self._owns_client = True
         self._down_since: float | None = None
         self._next_probe = 0.0
         self._dirty: set[str] = set()
@@ -65,9 +66,14 @@ class RedisTier:
     def degraded(self) -> bool:
         return self._down_since is not None
 
-    def start(self) -> None:
-        """Create the client (it connects on first use). One retry and no backoff: a
-        cache lookup that waits on Redis is worth less than one that goes without it."""
+    def start(self, client: aioredis.Redis | None = None) -> None:
+        """Create the client (it connects on first use), unless ``client`` is given (its
+        owner closes it). One retry and no backoff: a cache lookup that waits on Redis is
+        worth less than one that goes without it."""
+        self._owns_client = client is None
+        if client is not None:
+            self._client = client
+            return
         r, timeout = self.settings.redis, self.settings.cache.l2_timeout
         password = None if r.password is None else r.password.get_secret_value()
         self._client = aioredis.Redis.from_url(
@@ -79,9 +85,9 @@ class RedisTier:
         )
 
     async def stop(self) -> None:
-        if self._client is not None:
+        if self._client is not None and self._owns_client:
             await self._client.aclose()
-            self._client = None
+        self._client = None
 
     # -- values -------------------------------------------------------------------------
     async def get(self, key: str) -> bytes | None:

@@ -147,13 +147,7 @@ class Client:
             ) from e
         finally:
             self._pending.pop(correlationid, None)
-        if reply.envelope.type == Failed.message_type:
-            f = reply.parse(Failed)
-            raise RequestFailed(
-                f"{mailbox}: agent {f.agent} failed at stage {f.stage}: {f.error}: "
-                f"{f.message} (dead letter in {f.dead_letter_topic})"
-            )
-        return reply
+        return answered(mailbox, reply)
 
     async def results(
         self,
@@ -174,6 +168,7 @@ class Client:
             group_id=group,
             enable_auto_commit=group is not None,
             auto_offset_reset="earliest" if from_beginning else "latest",
+            isolation_level=self.settings.kafka.isolation_level,
             **client_kwargs(self.settings.kafka),
         )
         await consumer.start()
@@ -181,7 +176,7 @@ class Client:
             if since is not None:
                 await _seek_to_time(consumer, self.settings.kafka, topic, since)
             async for record in consumer:
-                reply = _reply(record)
+                reply = reply_of(record)
                 if reply is not None:
                     yield reply
         finally:
@@ -197,7 +192,10 @@ class Client:
             topic = f"agentstream.replies.{uuid.uuid4().hex}"
             await ensure_topics(self.settings.kafka, [topic])
             consumer = AIOKafkaConsumer(
-                topic, auto_offset_reset="earliest", **client_kwargs(self.settings.kafka)
+                topic,
+                auto_offset_reset="earliest",
+                isolation_level=self.settings.kafka.isolation_level,
+                **client_kwargs(self.settings.kafka),
             )
             await consumer.start()
             self._reply_topic = topic
@@ -207,7 +205,7 @@ class Client:
     async def _dispatch(self, consumer: AIOKafkaConsumer) -> None:
         try:
             async for record in consumer:
-                reply = _reply(record)
+                reply = reply_of(record)
                 if reply is None or reply.envelope.correlationid is None:
                     continue
                 future = self._pending.get(reply.envelope.correlationid)
@@ -254,7 +252,20 @@ async def _seek_to_time(
         consumer.seek(tp, ends[tp] if at is None else at.offset)
 
 
-def _reply(record: Any) -> Reply | None:
+def answered(mailbox: str, reply: Reply) -> Reply:
+    """``reply`` to a request sent to ``mailbox``; :class:`RequestFailed` when it says
+    the request became a dead letter."""
+    if reply.envelope.type == Failed.message_type:
+        f = reply.parse(Failed)
+        raise RequestFailed(
+            f"{mailbox}: agent {f.agent} failed at stage {f.stage}: {f.error}: "
+            f"{f.message} (dead letter in {f.dead_letter_topic})"
+        )
+    return reply
+
+
+def reply_of(record: Any) -> Reply | None:
+    """A consumed record as a :class:`Reply`; None when it is not a CloudEvent."""
     try:
         envelope = Envelope.from_headers(record.headers or ())
     except EnvelopeError:

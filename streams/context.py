@@ -11,7 +11,7 @@ from streams.errors import ConfigurationError
 from streams.records import Inbound
 
 if TYPE_CHECKING:
-    from streams.publisher import OutBatch, Record
+    from streams.publisher import Record
     from streams.state import KeyedState
 
 #: A record sent by a handler: the input it is on behalf of, and the encoded record.
@@ -119,10 +119,3 @@ def _require(state: KeyedState | None) -> KeyedState:
             "ctx.state is available to handlers of a started App (it needs Redis)"
         )
     return state
-
-
-def publish(out: OutBatch, sent: list[Sent]) -> None:
-    """Add what an attempt sent to ``out``; each input is committed only after its
-    records are acknowledged."""
-    for record, (topic, value, key, headers) in sent:
-        record.outputs.append(out.add(topic, value, key, headers))

@@ -25,11 +25,12 @@ from schemas import Failed
 from streams.acks import AckTracker
 from streams.agent import AgentSpec
 from streams.codec import encode
+from streams.context import Sent
 from streams.deadletter import dead_letter_headers
 from streams.errors import AgentStreamError, ProduceError, Stage
 from streams.idempotency import Dedupe
 from streams.metrics import Metrics
-from streams.publisher import Publisher
+from streams.publisher import Producer, Record
 from streams.records import Inbound
 from streams.retrying import retrying
 
@@ -54,7 +55,7 @@ class Delivery:
     def __init__(
         self,
         spec: AgentSpec,
-        publisher: Publisher,
+        publisher: Producer,
         metrics: Metrics,
         acks: AckTracker,
         dedupe: Dedupe | None,
@@ -77,6 +78,17 @@ class Delivery:
         self._settling: set[asyncio.Task[None]] = set()
 
     # -- from the handlers --------------------------------------------------------------
+    def add(self, record: Inbound, output: Record) -> None:
+        """An output of ``record`` (its result); ``record`` is committed only once every
+        output of it is durable."""
+        record.outputs.append(self.out.add(*output))
+
+    def publish(self, sent: list[Sent]) -> None:
+        """What a successful attempt sent (``ctx.send``, ``ctx.forward``)."""
+        out = self.out
+        for record, (topic, value, key, headers) in sent:
+            record.outputs.append(out.add(topic, value, key, headers))
+
     def finished(self, record: Inbound) -> None:
         """``record`` is handled: its outputs are in ``out`` (or it became a dead letter)."""
         self._handled.append(record)
@@ -115,9 +127,20 @@ class Delivery:
     ) -> None:
         """Once the dead letter is written: tell the asker. Best effort: the dead letter is
         the record of what happened; a lost ``Failed`` reply leaves the asker its timeout."""
-        envelope = record.envelope
-        if letter.cancelled() or letter.exception() is not None or envelope is None:
+        if letter.cancelled() or letter.exception() is not None:
             return
+        answer = self.failed_reply(record, stage, error)
+        if answer is None or self.publisher.deleted(answer[0]):
+            return  # the asker is gone with its reply topic (the late reply that failed)
+        reply = asyncio.ensure_future(self.publisher.send_raw(*answer))
+        reply.add_done_callback(_ignore)
+
+    def failed_reply(self, record: Inbound, stage: Stage, error: BaseException) -> Record | None:
+        """The ``Failed`` reply that tells a request's asker its request became a dead
+        letter (None for an event without an envelope)."""
+        envelope = record.envelope
+        if envelope is None:
+            return None
         failed = Failed(
             agent=self.spec.name,
             stage=stage,
@@ -125,16 +148,10 @@ class Delivery:
             message=str(error)[:1000],
             dead_letter_topic=self.spec.dead_letter_topic,
         )
-        topic = envelope.replyto or self.spec.reply_topic
-        if self.publisher.deleted(topic):
-            return  # the asker is gone with its reply topic (the late reply that failed)
         headers = envelope.successor_headers(
             Failed.message_type, self.spec.name, traceparent=record.trace
         )
-        reply = asyncio.ensure_future(
-            self.publisher.send_raw(topic, encode(failed), record.key, headers)
-        )
-        reply.add_done_callback(_ignore)
+        return envelope.replyto or self.spec.reply_topic, encode(failed), record.key, headers
 
     # -- settling -----------------------------------------------------------------------
     @property

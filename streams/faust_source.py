@@ -14,9 +14,10 @@ our outputs are durable. So records of agent mailboxes take a shorter path:
   or while flow control is suspended, which the consumer fetches again after seeking to
   the committed offset; and it tracks each record it hands out, so that on rebalance and
   shutdown ``Consumer.wait_empty`` waits until our loop acknowledged it;
-* :func:`acknowledge` marks a record done; faust commits acknowledged offsets. Our loops
-  acknowledge in offset order per partition, which faust's commit logic relies on;
-  :func:`release` forgets a record that will not be acknowledged (it is fetched again);
+* :class:`Acknowledgements` marks a record done (``ack``); faust commits acknowledged
+  offsets. Our loops acknowledge in offset order per partition, which faust's commit
+  logic relies on; ``release`` forgets a record that will not be acknowledged (it is
+  fetched again);
 * backpressure per mailbox: an :class:`Inbox` past its high water has its own partitions
   paused (faust's ``pause_partitions``: left out of the fetch), and resumed when it has
   drained to half; the fetch loop never waits for one agent, so other agents keep flowing;
@@ -48,6 +49,8 @@ import faust
 from faust.transport.consumer import CONSUMER_FETCHING, ensure_TP
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from mode.utils.futures import notify
+
+from streams.transactions import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -129,17 +132,25 @@ class Inbox:
         return message
 
 
-def acknowledge(app: faust.App, message: Any) -> None:
-    """The record and everything it produced are durable: its offset may be committed."""
-    app.consumer.ack(message)
+class Acknowledgements:
+    """How an agent loop takes back the records of one faust app
+    (a :class:`streams.loop.Consumer`)."""
 
+    __slots__ = ("app",)
 
-def release(app: faust.App, message: Any) -> None:
-    """Stop tracking a record that will not be acknowledged (abandoned on rebalance or
-    shutdown); it is not committed, so it is fetched and handled again."""
-    consumer: Any = app.consumer
-    consumer._unacked_messages.discard(message)
-    notify(consumer._waiting_for_ack)
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+
+    def ack(self, message: Any) -> None:
+        """The record and everything it produced are durable: its offset may be committed."""
+        self.app.consumer.ack(message)
+
+    def release(self, message: Any) -> None:
+        """Stop tracking a record that will not be acknowledged (abandoned on rebalance or
+        shutdown); it is not committed, so it is fetched and handled again."""
+        consumer: Any = self.app.consumer
+        consumer._unacked_messages.discard(message)
+        notify(consumer._waiting_for_ack)
 
 
 #: faust hard-codes a 1.5 s fetch long-poll. aiokafka keeps one fetch in flight per broker
@@ -180,6 +191,9 @@ class _Consumer(aiokafka_driver.Consumer):
         self._seeking = True
         self._reseek = False
         try:
+            transactions = cast(_Transport, self.transport).transactions
+            if transactions is not None:  # fence earlier owners before reading offsets
+                await transactions.assign((tp.topic, tp.partition) for tp in self.assignment())
             committed = await self.seek_to_committed()
             for tp, offset in committed.items():
                 if offset is None or offset <= 0:
@@ -368,6 +382,16 @@ class _Consumer(aiokafka_driver.Consumer):
             self._n_acked = 0
             await self.commit()
 
+    async def _commit(self, offsets: Mapping[Any, int]) -> bool:
+        """Commit offsets; those of exactly-once mailboxes are committed by their
+        transactions, before their records are acknowledged, and are left out here."""
+        transactions = cast(_Transport, self.transport).transactions
+        if transactions is not None:
+            offsets = {tp: o for tp, o in offsets.items() if tp.topic not in transactions.topics}
+            if not offsets:
+                return True
+        return bool(await super()._commit(offsets))
+
     def _new_consumer_thread(self) -> Any:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -383,6 +407,8 @@ class _Consumer(aiokafka_driver.Consumer):
             transport = cast(_Transport, self.transport)
             budget = transport.revoke_timeout
             await asyncio.gather(*(i.quiesce(budget) for i in transport.inboxes.values()))
+            if transport.transactions is not None:
+                await transport.transactions.revoke((tp.topic, tp.partition) for tp in revoked)
             with contextlib.suppress(Exception):  # faust logs it; the next owner redoes them
                 # commit() returns without committing when another commit is under way;
                 # what was acknowledged since must be committed before faust forgets it.
@@ -397,21 +423,40 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        consumer._isolation_level = cast(_Transport, transport).isolation_level
         return consumer
 
 
 class _Transport(aiokafka_driver.Transport):
     Consumer = _Consumer
 
-    def __init__(self, *args: Any, revoke_timeout: float, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, revoke_timeout: float, isolation_level: str, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.inboxes: dict[str, Inbox] = {}
         self.revoke_timeout = revoke_timeout
+        self.isolation_level = isolation_level
+        #: An exactly-once app's transactional producers (its mailboxes' offsets are
+        #: committed by them); None for at-least-once apps.
+        self.transactions: Transactions | None = None
 
 
-def install(app: faust.App, revoke_timeout: float) -> None:
+def install(
+    app: faust.App,
+    revoke_timeout: float,
+    isolation_level: str,
+    transactions: Transactions | None = None,
+) -> None:
     """Use :class:`_Consumer`; must run before ``app.consumer`` is first touched."""
-    app.transport = _Transport(app.conf.broker_consumer, app, revoke_timeout=revoke_timeout)
+    transport = _Transport(
+        app.conf.broker_consumer,
+        app,
+        revoke_timeout=revoke_timeout,
+        isolation_level=isolation_level,
+    )
+    transport.transactions = transactions
+    app.transport = transport
 
 
 def inbox_for(

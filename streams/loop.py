@@ -18,24 +18,36 @@ import asyncio
 import collections
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from config import Limits
 from streams.acks import AckTracker
 from streams.agent import AgentSpec
 from streams.batching import CloseReason, Source, Window, next_window
 from streams.delivery import Delivery
-from streams.faust_source import acknowledge, release
+from streams.exactly_once import TransactionalDelivery
 from streams.idempotency import Dedupe
 from streams.lanes import Lanes
 from streams.metrics import Metrics
 from streams.processor import Processor, Ready, event_key
-from streams.publisher import Publisher
+from streams.publisher import Producer
 from streams.records import Inbound
 from streams.state import KeyedState
 from streams.tracing import Tracing
+from streams.transactions import Transactions
 
 log = logging.getLogger(__name__)
+
+
+class Consumer(Protocol):
+    """Takes back the records an agent took: ``ack`` once a record and everything it
+    produced are durable (its offset may be committed), ``release`` for one abandoned
+    (not committed: handled again later). faust's consumer in a worker
+    (:class:`streams.faust_source.Acknowledgements`), memory in :mod:`streams.testing`."""
+
+    def ack(self, message: Any) -> None: ...
+
+    def release(self, message: Any) -> None: ...
 
 
 class AgentLoop:
@@ -44,13 +56,15 @@ class AgentLoop:
     def __init__(
         self,
         spec: AgentSpec,
-        publisher: Publisher,
+        publisher: Producer,
         metrics: Metrics,
         limits: Limits,
         on_fatal: Callable[[BaseException], None],
         dedupe: Dedupe | None = None,
         state: KeyedState | None = None,
         tracing: Tracing | None = None,
+        transactions: Transactions | None = None,
+        group: str = "",
     ) -> None:
         self.spec = spec
         self.tracing = tracing
@@ -61,7 +75,13 @@ class AgentLoop:
         self._batch_wait = metrics.batch_wait.labels(*labels)
         self._inflight = metrics.inflight.labels(*labels)
         self.acks = AckTracker(self._ack, self._release, self._acked)
-        self.delivery = Delivery(spec, publisher, metrics, self.acks, dedupe, self._fail)
+        self.delivery = (
+            Delivery(spec, publisher, metrics, self.acks, dedupe, self._fail)
+            if transactions is None
+            else TransactionalDelivery(
+                spec, publisher, metrics, self.acks, dedupe, self._fail, transactions, group
+            )
+        )
         self.processor = Processor(spec, self.delivery, metrics, limits, dedupe, state, tracing)
         self.lanes: Lanes[Ready] = Lanes(
             spec.concurrency, event_key, self.processor.event_handler(), self._fail
@@ -74,12 +94,13 @@ class AgentLoop:
         self._failed: BaseException | None = None
         self._draining = False
         self._task: asyncio.Task[None] | None = None
-        self._app: Any = None
+        self._consumer: Any = None
 
     # -- intake -------------------------------------------------------------------------
-    async def run(self, source: Source[Any], app: Any) -> None:
-        """Consume ``source`` (faust consumer messages) until :meth:`drain`."""
-        self._app = app
+    async def run(self, source: Source[Any], consumer: Consumer) -> None:
+        """Consume ``source`` (faust consumer messages) until :meth:`drain`, taking
+        records back through ``consumer``."""
+        self._consumer = consumer
         self._task = asyncio.current_task()
         try:
             while not self._draining and self._failed is None:
@@ -136,10 +157,10 @@ class AgentLoop:
 
     # -- acknowledgement ----------------------------------------------------------------
     def _ack(self, message: Any) -> None:
-        acknowledge(self._app, message)
+        self._consumer.ack(message)
 
     def _release(self, message: Any) -> None:
-        release(self._app, message)
+        self._consumer.release(message)
 
     def _acked(self, _: int) -> None:
         pending = self.acks.pending

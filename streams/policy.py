@@ -58,4 +58,6 @@ class Retry:
         return max(attempts, self.outage + self.max_backoff + timeout)
 
     def _cap(self, attempt: int) -> float:
-        return min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
+        # The exponent is bounded: an outage ridden out with a zero backoff runs
+        # thousands of attempts, and 2.0 ** 1024 overflows.
+        return min(self.max_backoff, self.backoff * 2.0 ** min(attempt - 1, 64))

@@ -14,7 +14,7 @@ from schemas import Envelope, EnvelopeError, Message
 from streams import logs
 from streams.agent import AgentSpec, Route
 from streams.codec import parse
-from streams.context import BatchContext, Context, publish, successor
+from streams.context import BatchContext, Context, successor
 from streams.delivery import Delivery
 from streams.errors import (
     AgentStreamError,
@@ -137,7 +137,7 @@ class Processor:
             self._duration.observe(time.perf_counter() - started)
             record.attempts = 1
         if ctx.sent:
-            publish(self.delivery.out, ctx.sent)
+            self.delivery.publish(ctx.sent)
         if result is not None:
             self._reply(record, result)
         self.delivery.finished(record)
@@ -189,7 +189,7 @@ class Processor:
                     self._fail(record, err, 1)
                 return
             if ctx.sent:
-                publish(self.delivery.out, ctx.sent)
+                self.delivery.publish(ctx.sent)
             for record, result in zip(records, results, strict=True):
                 if result is not None:
                     self._reply(record, result)
@@ -271,7 +271,7 @@ class Processor:
         except Exception as e:  # noqa: BLE001 - e.g. a result pydantic cannot serialize
             self.delivery.dead_letter(record, "produce", e, record.attempts)
             return
-        record.outputs.append(self.delivery.out.add(*rec))
+        self.delivery.add(record, rec)
 
     def _fail(self, record: Inbound, error: AgentStreamError, attempts: int) -> None:
         self.delivery.dead_letter(record, error.stage, error, attempts)

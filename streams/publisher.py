@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -35,6 +36,30 @@ PARTITION_CACHE_LIMIT = 100_000
 METADATA_RETRY = 0.2  # seconds between metadata requests for a topic not (yet) known
 METADATA_ANSWER = 1.0  # seconds one metadata request may take when there is no time left
 DELETED_LIMIT = 10_000  # topics remembered as deleted (client reply topics, one per client)
+
+
+class Output(Protocol):
+    """An open batch of output records: :class:`OutBatch` on Kafka."""
+
+    def add(
+        self, topic: str, value: bytes, key: bytes | None, headers: Headers
+    ) -> asyncio.Future[Any]: ...
+
+    async def flush(self) -> None: ...
+
+
+class Producer(Protocol):
+    """What agent loops publish through: :class:`Publisher` on Kafka, an in-memory one in
+    :mod:`streams.testing`. ``send_raw`` queues one record and gives the future that
+    resolves once it is durable; ``deleted`` says whether a topic vanished meanwhile."""
+
+    def batch(self) -> Output: ...
+
+    def send_raw(
+        self, topic: str, value: bytes | None, key: bytes | None, headers: Headers
+    ) -> Awaitable[asyncio.Future[Any]]: ...
+
+    def deleted(self, topic: str) -> bool: ...
 
 
 class Publisher:
@@ -58,7 +83,11 @@ class Publisher:
         self._deleted: set[str] = set()
 
     async def start(self) -> None:
-        await self.producer.start()
+        try:
+            await self.producer.start()
+        except BaseException:
+            await self.producer.stop()  # else it is left unclosed (a warning at exit)
+            raise
         self.producer.client.cluster.add_listener(self._on_metadata)
 
     async def stop(self) -> None:

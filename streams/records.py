@@ -25,6 +25,7 @@ class Inbound:
     outputs: list[Any] = field(default_factory=list)  # delivery futures of what it produced
     letter: Any = None  # delivery future of its dead letter, if it became one
     claimed: bool = False  # an idempotent agent claimed its ce_id in Redis
+    handled: bool = False  # its handling ended (exactly-once: its transaction may start)
     done: bool = False  # handled, and everything it produced is durable
     track: collections.deque[Inbound] | None = None  # its partition's unacknowledged records
     trace: str | None = None  # traceparent for what it produces (its span, when tracing)

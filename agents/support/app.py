@@ -18,7 +18,6 @@ from agents.support.metrics import SupportMetrics
 from agents.support.routing import Router
 from config import Settings
 from streams import App
-from streams.connection import ensure_topics
 from streams.errors import ConfigurationError
 
 PARTITIONS = 6
@@ -93,6 +92,7 @@ class SupportApp(App):
         super().__init__(f"{prefix}support", settings, partitions=PARTITIONS)
         # ``names``, not ``topics``: App.topics() lists the topics the agents read.
         self.names = Topics(prefix)
+        self.declare_topic(self.names.escalations)  # for people: no agent of ours reads it
         self.kpis = Kpis()
         self.support_metrics = SupportMetrics(self.metrics.registry)
         self.router_cache = self.cache("router")
@@ -122,7 +122,6 @@ class SupportApp(App):
         return _started(self._router)
 
     async def start(self) -> None:
-        await ensure_topics(self.settings.kafka, [self.names.escalations], self.partitions)
         if self._model is None:
             self._model = model_client(self.settings, self.metrics.registry)
         self._kb = await asyncio.to_thread(_load_models, self._model.offline)

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from config import Settings
 from schemas import Message
 from streams import App, Batch, Context
+from streams.app import Guarantee
 
 
 class Job(Message):
@@ -43,10 +44,11 @@ def build(
     *,
     partitions: int = 12,
     backlog: int | None = None,
+    guarantee: Guarantee = "at_least_once",
 ) -> App:
     """One agent per mailbox (``{mailbox: idempotent}``), all in one consumer group."""
     settings = Settings()
-    app = App(app_id, settings, partitions=partitions)
+    app = App(app_id, settings, partitions=partitions, guarantee=guarantee)
     redis = aioredis.Redis.from_url(settings.redis.url)
     for i, (mailbox, idempotent) in enumerate(mailboxes.items()):
         _declare(app, redis, mailbox, f"work{i}", idempotent=idempotent, backlog=backlog)
@@ -78,9 +80,15 @@ def _declare(
         return Done(id=msg.id, key=msg.key, seq=msg.seq, worker=os.getpid())
 
 
-def module_source(app_id: str, mailboxes: dict[str, bool], *, backlog: int | None = None) -> str:
+def module_source(
+    app_id: str,
+    mailboxes: dict[str, bool],
+    *,
+    backlog: int | None = None,
+    guarantee: Guarantee = "at_least_once",
+) -> str:
     """The ``testapp`` module a worker process loads."""
     return (
         "from tests.chaos.chaosapp import build\n"
-        f"app = build({app_id!r}, {mailboxes!r}, backlog={backlog!r})\n"
+        f"app = build({app_id!r}, {mailboxes!r}, backlog={backlog!r}, guarantee={guarantee!r})\n"
     )

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
 from config import Settings
+from streams.app import Guarantee
 from streams.connection import client_kwargs
 from tests.chaos.chaosapp import module_source, side_effect_key
 from tests.chaos.cluster import create_mailboxes, lag
@@ -41,6 +42,7 @@ class Chaos:
         partitions: int = 12,
         backlog: int | None = None,
         worker_env: dict[str, str] | None = None,
+        guarantee: Guarantee = "at_least_once",
     ) -> None:
         self.scenario = scenario
         self.settings = settings
@@ -48,7 +50,7 @@ class Chaos:
         self.mailboxes = mailboxes
         self.partitions = partitions
         self.app_id = f"chaos-{scenario}-{uuid.uuid4().hex[:8]}"
-        source = module_source(self.app_id, mailboxes, backlog=backlog)
+        source = module_source(self.app_id, mailboxes, backlog=backlog, guarantee=guarantee)
         self.workers = EnvWorkers(settings, tmp, source)
         self.workers.env.update(worker_env or {})
         self.size = workers

@@ -134,6 +134,7 @@ class Reader:
             enable_auto_commit=False,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
+            isolation_level="read_committed",  # what exactly-once apps' readers do
             **client_kwargs(settings.kafka),
         )
         self.tally = Tally()

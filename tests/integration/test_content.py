@@ -12,76 +12,23 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from agents.content import ContentApp, ContentSettings, create_app
-from agents.shared.classifier import Classification
-from agents.shared.models.base import ReviewResult, SectionPlan
-from agents.shared.models.offline import OfflineModel
 from config import Settings
 from schemas import Envelope
 from schemas.content import ContentRequest, Published
 from streams import Client, ConfigurationError, RequestFailed
 from streams.connection import client_kwargs, partitions_of
+from tests.content_fixtures import Faulty, check_complete, request
 from tests.integration.helpers import collect, produce
 from tests.integration.workers import Workers, wait_until
 
 ASK_TIMEOUT = 120.0
 FAST = ContentSettings(section_deadline=1.0, call_deadline=5.0)
-
-
-class Faulty:
-    """The offline model with faults: writers of the kinds in ``fail`` raise, those in
-    ``hang`` never answer, ``score`` replaces every review's score, and every call takes
-    ``delay`` seconds."""
-
-    label = "offline"
-    offline = True
-
-    def __init__(
-        self,
-        *,
-        fail: frozenset[str] = frozenset(),
-        hang: frozenset[str] = frozenset(),
-        score: float | None = None,
-        delay: float = 0.0,
-    ) -> None:
-        self.inner = OfflineModel(latency=delay)
-        self.fail, self.hang, self.score = fail, hang, score
-
-    async def classify(self, text: str, lang: str, history: list[str]) -> Classification:
-        raise NotImplementedError
-
-    async def answer(self, question: str, lang: str, passages: list[Any]) -> str:
-        raise NotImplementedError
-
-    async def plan(
-        self, topic: str, audience: str, sections: list[str] | None
-    ) -> list[SectionPlan]:
-        return await self.inner.plan(topic, audience, sections)
-
-    async def write(self, kind: str, title: str, topic: str, audience: str, brief: str) -> str:
-        if kind in self.fail:
-            raise ConnectionError(f"{kind} model unreachable")
-        if kind in self.hang:
-            await asyncio.Event().wait()
-        return await self.inner.write(kind, title, topic, audience, brief)
-
-    async def review(self, title: str, text: str, round: int) -> ReviewResult:
-        result = await self.inner.review(title, text, round)
-        if self.score is None:
-            return result
-        return ReviewResult(self.score, result.findings or ("takeaway: say more",))
-
-    async def revise(self, title: str, text: str, findings: list[str]) -> str:
-        return await self.inner.revise(title, text, findings)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 @asynccontextmanager
@@ -91,28 +38,6 @@ async def content(
     app = create_app(settings, model, prefix=f"{unique}.", options=options)
     async with app.running(), Client(settings) as client:
         yield app, client
-
-
-def request(n: int, **fields: object) -> ContentRequest:
-    topics = ["event streaming for retail", "事件流处理入门", "capacity planning"]
-    return ContentRequest.model_validate(
-        {"topic": topics[n % len(topics)], "audience": "store managers", **fields}
-    )
-
-
-def check_complete(p: Published, kinds_failed: frozenset[str] = frozenset()) -> None:
-    """Every section present once, in order, with its writer and its title in the body."""
-    assert [s.index for s in p.sections] == list(range(len(p.sections)))
-    assert len(p.sections) >= 1
-    for s in p.sections:
-        expected = "fallback" if s.kind in kinds_failed else s.kind
-        assert s.writer == expected, s
-        assert f"## {s.title}" in p.body
-        assert s.words > 0
-    assert p.word_count > sum(s.words for s in p.sections) // 2
-    assert p.reading_minutes > 0
-    assert (p.model, p.offline) == ("offline", True)
-    assert p.rounds == len(p.reviews) - 1
 
 
 async def published_records(settings: Settings, topic: str) -> int:
@@ -250,7 +175,7 @@ async def test_bad_requests_become_dead_letters_with_their_reason(
 def worker_module(prefix: str) -> str:
     return (
         "from agents.content import ContentSettings, create_app\n"
-        "from tests.integration.test_content import Faulty\n"
+        "from tests.content_fixtures import Faulty\n"
         f"app = create_app(model=Faulty(delay=0.5), prefix={prefix!r},\n"
         "                 options=ContentSettings(section_deadline=5.0, call_deadline=5.0))\n"
     )

@@ -4,7 +4,6 @@ the published record, and how the app is wired."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -13,7 +12,6 @@ from agents.content.integrator import draft_of
 from agents.content.publisher import published_of
 from agents.content.review import review, revise
 from agents.content.templates import fallback_plan, section_text
-from agents.shared.classifier import Classification
 from agents.shared.models.base import ReviewResult, SectionPlan
 from config import Settings
 from schemas.content import (
@@ -26,22 +24,18 @@ from schemas.content import (
     SectionDraft,
     SectionFindings,
 )
+from tests.content_fixtures import Faulty
 
 
-class Scripted:
-    """A model client whose plan is given, or fails, or never answers."""
+class Scripted(Faulty):
+    """A model client whose plan is given, or fails, or never answers; what it writes,
+    scores and revises is fixed."""
 
     label = "scripted"
-    offline = True
 
     def __init__(self, plans: list[SectionPlan] | Exception | None) -> None:
+        super().__init__()
         self.plans = plans
-
-    async def classify(self, text: str, lang: str, history: list[str]) -> Classification:
-        raise NotImplementedError
-
-    async def answer(self, question: str, lang: str, passages: list[Any]) -> str:
-        raise NotImplementedError
 
     async def plan(
         self, topic: str, audience: str, sections: list[str] | None
@@ -61,9 +55,6 @@ class Scripted:
 
     async def revise(self, title: str, text: str, findings: list[str]) -> str:
         return text
-
-    async def aclose(self) -> None:
-        pass
 
 
 def app_with(model: Scripted, options: ContentSettings | None = None) -> ContentApp:

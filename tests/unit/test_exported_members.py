@@ -14,6 +14,7 @@ import pytest
         "agents",
         "agents.console",
         "agents.shared.models",
+        "streams.testing",
         "streams.tools.local",
     ],
 )

@@ -89,3 +89,34 @@ def test_a_rebalance_seeks_to_the_committed_offsets_before_the_flow_resumes() ->
 
     source = inspect.getsource(Recovery._resume_streams)
     assert source.index("consumer.perform_seek()") < source.index("consumer.resume_flow()")
+
+
+def test_aiokafka_reads_the_isolation_level_where_we_set_it() -> None:
+    """Exactly-once apps read committed: set on the consumer faust builds, before its
+    fetcher is created from it at start."""
+    assert "self._isolation_level = isolation_level" in inspect.getsource(AIOKafkaConsumer.__init__)
+    assert "isolation_level=self._isolation_level" in inspect.getsource(AIOKafkaConsumer.start)
+
+
+def test_faust_commits_through_one_method_we_filter() -> None:
+    """Offsets of exactly-once mailboxes are committed by their transactions; our
+    consumer leaves them out of faust's commits in ``_commit``, which faust's commit
+    path calls, and faust still records them as committed afterwards."""
+    assert callable(AIOKafkaDriverConsumer._commit)
+    source = inspect.getsource(Consumer._commit_offsets)
+    assert source.index("self._commit(committable_offsets)") < source.index(
+        "self._committed_offset.update(committable_offsets)"
+    )
+
+
+def test_aiokafka_producers_report_their_transactional_id_and_sender() -> None:
+    """streams/transactions.py waits for a producer's id through its transaction manager
+    and watches its sender task for errors it cannot retry."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.producer.sender import Sender
+    from aiokafka.producer.transaction_manager import TransactionManager
+
+    assert "self._txn_manager = TransactionManager(" in inspect.getsource(AIOKafkaProducer)
+    assert "self._sender = Sender(" in inspect.getsource(AIOKafkaProducer)
+    assert callable(TransactionManager.wait_for_pid)
+    assert isinstance(Sender.sender_task, property)

@@ -1,9 +1,10 @@
 """How the router combines rules, the model and memory (a scripted model stands in for
-the classifier: these tests are about the combination rule, not about the model)."""
+the classifier: these tests are about the combination rule, not about the model; the
+cache is the real one, on streams.testing's in-memory Redis)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,6 +13,9 @@ from agents.shared.classifier import Classification
 from agents.support.memory import Turn
 from agents.support.routing import Router, cache_key, combine
 from agents.support.rules import RuleResult
+from config import Settings
+from streams import Cache
+from streams.testing import MemoryRedis
 
 
 class ScriptedModel:
@@ -26,14 +30,19 @@ class ScriptedModel:
         return self.answer
 
 
-class DictCache:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
+@pytest.fixture
+def redis() -> MemoryRedis:
+    return MemoryRedis()
 
-    async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
-        if key not in self.values:
-            self.values[key] = await compute()
-        return self.values[key]
+
+@pytest.fixture
+async def cache(redis: MemoryRedis) -> AsyncIterator[Cache]:
+    settings = Settings()
+    without_l3 = settings.cache.model_copy(update={"l3_url": ""})
+    cache = Cache("router", settings.model_copy(update={"cache": without_l3}))
+    await cache.start(redis)
+    yield cache
+    await cache.stop()
 
 
 def rules_guess(category: str | None, confidence: float, urgency: str | None = None) -> Any:
@@ -87,8 +96,10 @@ async def test_confident_rules_do_not_ask_the_model() -> None:
     assert model.calls == []
 
 
-async def test_unsure_rules_ask_the_model_with_history_and_cache_it() -> None:
-    model, cache = ScriptedModel("sales", confidence=0.9), DictCache()
+async def test_unsure_rules_ask_the_model_with_history_and_cache_it(
+    cache: Cache, redis: MemoryRedis
+) -> None:
+    model = ScriptedModel("sales", confidence=0.9)
     router = Router(model, threshold=0.75, cache=cache)
     history = [turn("i0", "technical")]
     first = await router.decide("Do you have a plan for schools?", "en", history)
@@ -97,7 +108,9 @@ async def test_unsure_rules_ask_the_model_with_history_and_cache_it() -> None:
     assert first.category == "sales"
     assert model.calls == [("Do you have a plan for schools?", "en", ["my upload crashes"])]
     key = cache_key("scripted", "Do you have a plan for schools?", "en", ["my upload crashes"])
-    assert list(cache.values) == [key]
+    stored = [k async for k in redis.scan_iter(match="agentstream:cache:router:*")]
+    assert stored == [f"agentstream:cache:router:{key}".encode()]
+    assert await cache.get(key) == {"category": "sales", "urgency": "normal", "confidence": 0.9}
 
 
 async def test_an_unsure_follow_up_keeps_the_previous_category() -> None:
@@ -115,10 +128,10 @@ async def test_a_sure_follow_up_is_not_overridden() -> None:
     assert d.category == "billing"
 
 
-async def test_cached_classifications_are_keyed_by_the_models_version() -> None:
+async def test_cached_classifications_are_keyed_by_the_models_version(cache: Cache) -> None:
     """A model retrained on other data must not be served the answers cached for the
     one before it."""
-    model, cache = ScriptedModel("faq", confidence=0.6), DictCache()
+    model = ScriptedModel("faq", confidence=0.6)
     text = "something nobody wrote a rule for"
     await Router(model, 0.75, cache, version="offline:aaa").decide(text, "en")
     await Router(model, 0.75, cache, version="offline:aaa").decide(text, "en")
