@@ -55,7 +55,7 @@ class KafkaSettings(BaseModel):
     # before aborting it; at most the broker's transaction.max.timeout.ms (15 min by
     # default). A transaction spans the sending of handled events' outputs and offsets,
     # never a handler call, so handler time does not count against it.
-    transaction_timeout: float = Field(default=60.0, gt=0)
+    transaction_timeout: float = Field(default=300.0, gt=0)
     # What consumers read (workers, Client, the CLI): ``read_committed`` hides records of
     # aborted transactions and holds back those of open ones. Records written without a
     # transaction read the same either way. Exactly-once apps always read committed.

@@ -193,7 +193,11 @@ class _Consumer(aiokafka_driver.Consumer):
         try:
             transactions = cast(_Transport, self.transport).transactions
             if transactions is not None:  # fence earlier owners before reading offsets
-                await transactions.assign((tp.topic, tp.partition) for tp in self.assignment())
+                try:
+                    await transactions.assign((tp.topic, tp.partition) for tp in self.assignment())
+                except Exception as e:  # noqa: BLE001 - fatal for the app, not for faust
+                    transactions.on_fatal(e)
+                    return  # nothing is handled without the partitions' producers
             committed = await self.seek_to_committed()
             for tp, offset in committed.items():
                 if offset is None or offset <= 0:

@@ -17,11 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    InvalidTransactionTimeout,
+    KafkaError,
+    KafkaTimeoutError,
+    TransactionalIdAuthorizationFailed,
+)
 
 from config import KafkaSettings
 from streams.connection import client_kwargs, start_client
@@ -32,11 +38,9 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 #: Errors that say the broker will not run transactions for us at all.
 REFUSALS = (
-    "TransactionalIdAuthorizationFailed",
-    "ClusterAuthorizationFailed",
-    "InvalidTxnTimeout",
-    "TransactionalIdNotFound",
-    "CoordinatorNotAvailable",
+    TransactionalIdAuthorizationFailed,
+    ClusterAuthorizationFailedError,
+    InvalidTransactionTimeout,
 )
 
 
@@ -53,10 +57,25 @@ class Transactions:
     """Transactional producers by input partition, started on assignment (fencing any
     earlier owner) and stopped on revocation."""
 
-    def __init__(self, kafka: KafkaSettings, app_id: str, topics: Iterable[str]) -> None:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        app_id: str,
+        topics: Iterable[str],
+        on_fatal: Callable[[BaseException], None] = lambda _: None,
+    ) -> None:
+        if kafka.transaction_timeout < kafka.request_timeout:
+            raise ConfigurationError(
+                f"kafka.transaction_timeout ({kafka.transaction_timeout}s) is shorter than "
+                f"kafka.request_timeout ({kafka.request_timeout}s): a transaction's sends and "
+                "commit may wait that long for the broker, and the broker would abort the "
+                "transaction meanwhile; raise AGENTSTREAM_KAFKA__TRANSACTION_TIMEOUT (at most "
+                "the broker's transaction.max.timeout.ms) or lower the request timeout"
+            )
         self.kafka = kafka
         self.app_id = app_id
         self.topics = frozenset(topics)  # the mailboxes of the exactly-once agents
+        self.on_fatal = on_fatal  # a producer that cannot start stops the app
         self._producers: dict[tuple[str, int], AIOKafkaProducer] = {}
 
     def producer(self, topic: str, partition: int) -> AIOKafkaProducer:
@@ -120,7 +139,7 @@ class Transactions:
             await _initialized(producer, kafka.request_timeout)
         except KafkaError as e:
             await _stop(producer)
-            if type(e).__name__ in REFUSALS:
+            if isinstance(e, REFUSALS):
                 raise ConfigurationError(
                     f"the broker refused a transactional producer for {topic}[{partition}] "
                     f"({type(e).__name__}: {e}); exactly-once needs a broker that allows "

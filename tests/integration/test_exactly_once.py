@@ -13,7 +13,7 @@ from config import Settings
 from schemas import Message
 from streams import App, BatchContext, Client, Context, Retry
 from streams.connection import client_kwargs
-from streams.errors import RequestFailed
+from streams.errors import ConfigurationError, RequestFailed
 from streams.transactions import Fenced, Transactions
 from tests.integration.helpers import event, produce
 
@@ -182,3 +182,29 @@ async def test_a_fenced_worker_stops_and_its_transaction_stays_invisible(
     sent = [Done.model_validate_json(v or b"").id for v, _ in await read_all(settings, side)]
     assert (replies, sent) == ([1], [1])
     assert await committed_offset(settings, app.id, topic) == 1
+
+
+async def test_a_broker_refusing_the_transaction_timeout_is_a_clear_error(
+    settings: Settings, topic: str
+) -> None:
+    """The broker caps transactions at transaction.max.timeout.ms (15 min by default):
+    a longer timeout stops the app with an error that says what to change."""
+    kafka = settings.kafka.model_copy(update={"transaction_timeout": 3600.0})
+    app = App(
+        f"app-{topic}", settings.model_copy(update={"kafka": kafka}), guarantee="exactly_once"
+    )
+
+    @app.agent(topic)
+    async def work(msg: Job, ctx: Context) -> Done:
+        return Done(id=msg.id)
+
+    async with app.running():
+        assert app.crashed is not None
+        with pytest.raises(ConfigurationError, match=r"transaction\.max\.timeout\.ms"):
+            await asyncio.wait_for(asyncio.shield(app.crashed), 60)
+
+
+def test_a_transaction_timeout_below_the_request_timeout_is_refused(settings: Settings) -> None:
+    kafka = settings.kafka.model_copy(update={"transaction_timeout": 30.0, "request_timeout": 60.0})
+    with pytest.raises(ConfigurationError, match=r"shorter than kafka\.request_timeout"):
+        Transactions(kafka, "app", ["t"])
