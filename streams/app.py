@@ -203,9 +203,7 @@ class App:
             return
         if self.guarantee == "exactly_once":
             mailboxes = [s.mailbox for s in self.specs]
-            self.transactions = Transactions(
-                self.settings.kafka, self.id, mailboxes, self._crash
-            )
+            self.transactions = Transactions(self.settings.kafka, self.id, mailboxes, self._crash)
         self._faust = self._build_faust()
         await self._faust.start()
         agents = {s.mailbox: s.name for s in self.specs}

@@ -181,7 +181,7 @@ async def admin_client(kafka: KafkaSettings) -> AsyncIterator[AIOKafkaAdminClien
 
 @contextlib.asynccontextmanager
 async def reader(
-    kafka: KafkaSettings, *, read_committed: bool = False
+    kafka: KafkaSettings, *, read_committed: bool | None = None
 ) -> AsyncIterator[AIOKafkaConsumer]:
     """A started consumer outside any consumer group: it reads the partitions it is
     ``assign``-ed and never commits. ``read_committed`` hides records of open and
@@ -189,7 +189,11 @@ async def reader(
     consumer = AIOKafkaConsumer(
         group_id=None,
         enable_auto_commit=False,
-        isolation_level="read_committed" if read_committed else "read_uncommitted",
+        isolation_level=(
+            kafka.isolation_level
+            if read_committed is None
+            else ("read_committed" if read_committed else "read_uncommitted")
+        ),
         **client_kwargs(kafka),
     )
     try:

@@ -64,20 +64,21 @@ class Sampler:
 
     async def _snapshot(self, http: aiohttp.ClientSession) -> Snapshot:
         at = time.time()
-        bodies = await asyncio.gather(*(self._get(http, url) for url in self.urls))
+        scraped = await asyncio.gather(*(self._scrape(http, url) for url in self.urls))
         samples: dict[Key, float] = {}
-        for url, body in zip(self.urls, bodies, strict=True):
-            if body is not None:
-                samples.update(parse_exposition(url, body))
-        answered = frozenset(u for u, b in zip(self.urls, bodies, strict=True) if b is not None)
+        for got in scraped:
+            samples.update(got or {})
+        answered = frozenset(
+            u for u, got in zip(self.urls, scraped, strict=True) if got is not None
+        )
         return Snapshot(at, samples, answered)
 
-    async def _get(self, http: aiohttp.ClientSession, url: str) -> str | None:
+    async def _scrape(self, http: aiohttp.ClientSession, url: str) -> dict[Key, float] | None:
         try:
             async with http.get(url) as response:
                 response.raise_for_status()
-                return await response.text()
-        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+                return parse_exposition(url, await response.text())
+        except (aiohttp.ClientError, TimeoutError, ValueError) as e:  # ValueError: not metrics
             self.errors[url] = str(e) or type(e).__name__
             return None
 

@@ -123,7 +123,7 @@ class Tail:
     follow: bool = False
     limit: int | None = None  # records in all, at most
     partitions: tuple[int, ...] = ()  # all when empty
-    read_committed: bool = False
+    read_committed: bool | None = None  # None: the settings' isolation level
 
 
 async def tail(

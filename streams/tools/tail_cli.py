@@ -43,9 +43,13 @@ def tail_cmd(
         list[int] | None, typer.Option(min=0, help="only this partition (repeatable)")
     ] = None,
     read_committed: Annotated[
-        bool,
-        typer.Option("--read-committed", help="skip records of open and aborted transactions"),
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--read-committed/--read-uncommitted",
+            help="skip records of open and aborted transactions, or show them "
+            "(default: AGENTSTREAM_KAFKA__ISOLATION_LEVEL, read_committed)",
+        ),
+    ] = None,
     json: JsonFlag = False,
 ) -> None:
     """Print the records of a topic: partition, offset, time, key, headers, value.

@@ -273,11 +273,13 @@ async def test_tail_read_committed_hides_aborted_transactions(
     finally:
         await producer.stop()
 
-    everything = await agentstream("tail", topic, "--json")
+    everything = await agentstream("tail", topic, "--json", "--read-uncommitted")
     assert [r["value"] for r in _lines(everything)] == ["committed", "aborted"]
     committed = await agentstream("tail", topic, "--json", "--read-committed")
     assert committed.exit_code == 0, committed.stderr
     assert [r["value"] for r in _lines(committed)] == ["committed"]
+    default = await agentstream("tail", topic, "--json")  # kafka.isolation_level
+    assert [r["value"] for r in _lines(default)] == ["committed"]
 
 
 async def test_tail_joins_no_group_and_commits_nothing(
@@ -302,7 +304,7 @@ async def test_tail_joins_no_group_and_commits_nothing(
     (options,) = seen
     assert options["group_id"] is None
     assert options["enable_auto_commit"] is False
-    assert options["isolation_level"] == "read_uncommitted"
+    assert options["isolation_level"] == "read_committed"  # the settings' default
 
 
 # -- lag ---------------------------------------------------------------------------------
