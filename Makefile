@@ -6,13 +6,13 @@ CHAOS ?= short
 
 .PHONY: install lock up down lint test test-fast demo chaos bench clean
 
-install:  ## venv + the project with its dev tools
+install:  ## venv + the project with its dev tools and the benchmarks' peers
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
 
 lock:  ## pin every installed dependency (after changing pyproject.toml) into constraints.txt
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt
 
@@ -39,8 +39,11 @@ demo:  ## the main job: broker, Redis, workers, results
 chaos:  ## the chaos suite (docs/reliability.md); CHAOS=long for the long profile
 	AGENTSTREAM_CHAOS=$(CHAOS) $(BIN)/pytest tests/chaos -s
 
-bench:  ## raw aiokafka vs agentstream throughput on the local broker
-	$(BIN)/python -m bench.throughput
+BENCH ?=
+
+bench:  ## every benchmark part on the local broker (BENCH='--quick --only throughput,latency')
+	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	$(BIN)/agentstream down || true

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from config import KafkaSettings
 from schemas import Headers
-from streams.connection import client_kwargs
+from streams.connection import admin_client, client_kwargs
 
 
 def producer(kafka: KafkaSettings) -> AIOKafkaProducer:
@@ -50,3 +50,11 @@ def run(main: Callable[[argparse.Namespace], Coroutine[Any, Any, None]], args: A
 
         uvloop.install()
     asyncio.run(main(args))
+
+
+async def delete_topics(kafka: KafkaSettings, prefix: str) -> None:
+    """Delete every topic whose name starts with ``prefix`` (a run's own topics)."""
+    async with admin_client(kafka) as admin:
+        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)

@@ -22,10 +22,10 @@ record CreateTime minus model call end). CreateTime has millisecond resolution.
 
 The faust contestant is written the way faust's documentation writes agents (``await
 topic.send`` per event, faust acknowledges and commits on its own), against the same
-broker settings as agentstream's faust app (no topic declaration, no leader topic, acks=-1,
-the same producer linger); it supports PLAINTEXT brokers only. Unlike agentstream it does
-not keep events of one key in order; the per-key chain bound printed with the conditions
-applies to agentstream only.
+broker settings as agentstream's faust app (no topic declaration, no leader topic, acks=all,
+idempotent, the same producer linger and batch size: ``bench.peers.faust_app``); it
+supports PLAINTEXT brokers only. Unlike agentstream it does not keep events of one key in
+order; the per-key chain bound printed with the conditions applies to agentstream only.
 """
 
 from __future__ import annotations
@@ -47,11 +47,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import faust
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import fill, run
+from bench.peers import faust_app
+from bench.stats import pct, spread
 from config import KafkaSettings, Settings
 from schemas import Envelope, Message
 from streams import App, Batch, Context, Retry
@@ -219,19 +220,7 @@ def agentstream_contestant(
 def faust_contestant(
     settings: Settings, src: str, dst: str, args: argparse.Namespace, c: int, work: Workload
 ) -> Runner:
-    k = settings.kafka
-    fapp: Any = faust.App(
-        src,
-        broker=[f"kafka://{s}" for s in k.bootstrap_list],
-        broker_client_id=k.client_id,
-        web_enabled=False,
-        topic_allow_declare=False,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        value_serializer="raw",
-        producer_acks=-1,
-        producer_linger=k.linger_ms / 1000,
-    )
+    fapp = faust_app(src, settings, same_guarantees=True)
     source = fapp.topic(src, key_serializer="raw", value_serializer="raw")
     sink = fapp.topic(dst, key_serializer="raw", value_serializer="raw")
     latencies = work.latencies
@@ -266,16 +255,6 @@ CONTESTANTS = {"agentstream": agentstream_contestant, "faust": faust_contestant}
 
 
 # -- one run ----------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    """Nearest-rank percentile of sorted ``values``."""
-    return values[max(0, min(len(values) - 1, math.ceil(q * len(values)) - 1))]
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    v = sorted(values)
-    return {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "p99": pct(v, 0.99), "max": v[-1]}
-
-
 @dataclass
 class Run:
     contestant: str
