@@ -270,6 +270,10 @@ class Settings(BaseSettings):
     # so the default (700) spends much of the time in collections; 0 keeps the default.
     gc_threshold: int = Field(default=50_000, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Delivery of apps that do not choose one (``App(..., guarantee=...)``):
+    # ``exactly_once`` commits outputs and input offsets in Kafka transactions
+    # (docs/reliability.md); the shipped systems follow this setting.
+    guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     # ``json``: one JSON object per line, with the agent, event id and trace id of the
     # event being handled (for log shippers); ``text``: one readable line.
     log_format: Literal["text", "json"] = "text"

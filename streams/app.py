@@ -48,17 +48,15 @@ class App:
         settings: Settings | None = None,
         *,
         partitions: int = 1,
-        guarantee: Guarantee = "at_least_once",
+        guarantee: Guarantee | None = None,
     ) -> None:
-        if guarantee not in GUARANTEES:
+        if guarantee is not None and guarantee not in GUARANTEES:
             raise ConfigurationError(
                 f"guarantee={guarantee!r}: choose one of {', '.join(GUARANTEES)}"
             )
         self.id = id
         self.settings = settings or Settings()
-        #: ``exactly_once``: a window's outputs and input offsets commit in one Kafka
-        #: transaction per input partition (streams.exactly_once, docs/reliability.md).
-        self.guarantee = guarantee
+        self._guarantee = guarantee
         self.transactions: Transactions | None = None
         self.specs: list[AgentSpec] = []
         self.metrics = Metrics()
@@ -76,6 +74,13 @@ class App:
         self._publisher: Publisher | None = None
         self._redis: aioredis.Redis | None = None
         self._lag: asyncio.Task[None] | None = None
+
+    @property
+    def guarantee(self) -> Guarantee:
+        """``exactly_once``: what each partition's handled events produce and their input
+        offsets commit in one Kafka transaction (streams.exactly_once); else at least
+        once. The app's own choice, or ``settings.guarantee``."""
+        return self._guarantee or self.settings.guarantee
 
     # -- declaration --------------------------------------------------------------------
     def agent(

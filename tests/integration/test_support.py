@@ -129,12 +129,15 @@ async def answer_as_a_person(client: Client, topics: Topics, esc: Escalation) ->
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
 async def test_every_inquiry_ends_in_one_reply_and_no_personal_data_leaks(
-    settings: Settings, unique: str, caplog: pytest.LogCaptureFixture
+    settings: Settings, unique: str, caplog: pytest.LogCaptureFixture, guarantee: str
 ) -> None:
     caplog.set_level(logging.INFO)  # what a worker logs by default
     prefix = f"{unique}."
+    settings = settings.model_copy(update={"guarantee": guarantee})
     app = create_app(settings, OfflineModel(), prefix)
+    assert app.guarantee == guarantee
     t = app.names
     rows = shipped_inquiries(per_lang=28)
     texts = [(r["text"], r["lang"]) for r in rows] + [(text, None) for text in PII.values()]
