@@ -32,6 +32,7 @@ from bench.messages import Payload, Result, fill_payloads
 from config import KafkaSettings, Settings
 from schemas import Envelope
 from streams import App, Batch, Context
+from streams.app import Guarantee
 from streams.codec import encode, parse
 from streams.connection import client_kwargs, ensure_topics
 from streams.faust_source import FETCH_MAX_WAIT_MS
@@ -50,20 +51,32 @@ class Watched:
     first_done: int = 0
 
 
-async def watch(kafka: KafkaSettings, topic: str, partitions: int, n: int) -> Watched:
-    """Read the output's end offsets until they reach ``n``."""
-    consumer = AIOKafkaConsumer(**client_kwargs(kafka))
+async def watch(
+    kafka: KafkaSettings, topic: str, partitions: int, n: int, group: str | None = None
+) -> Watched:
+    """Read the output's end offsets until they reach ``n``; with ``group``, the group's
+    committed offsets of ``topic`` (the input) instead: a transactional output's end
+    offsets also count the transactions' commit markers, and an exactly-once app commits
+    its input offsets in the same transaction as its results."""
+    consumer = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **client_kwargs(kafka))
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in range(partitions)]
     seen = Watched()
     try:
         first: float | None = None
         while True:
-            done = sum((await consumer.end_offsets(tps)).values())
+            if group is None:
+                done = sum((await consumer.end_offsets(tps)).values())
+            else:
+                done = sum([await consumer.committed(tp) or 0 for tp in tps])
             now = time.perf_counter()
             if first is None and done > 0:
                 first, seen.first_cpu, seen.first_done = now, time.process_time(), done
             if done >= n and first is not None:
+                if seen.first_done >= n:
+                    raise RuntimeError(
+                        f"all {n} results landed between two polls of 20 ms: too few to time"
+                    )
                 seen.seconds = (now - first) / max(1, n - seen.first_done) * n
                 return seen
             await asyncio.sleep(0.02)
@@ -98,8 +111,14 @@ async def raw_loop(settings: Settings, src: str, dst: str, group: str, stop: asy
         await prod.stop()
 
 
-def agent(settings: Settings, args: argparse.Namespace, src: str, dst: str) -> Contestant:
-    app = App(src, settings, partitions=args.partitions)
+def agent(
+    settings: Settings,
+    args: argparse.Namespace,
+    src: str,
+    dst: str,
+    guarantee: Guarantee = "at_least_once",
+) -> Contestant:
+    app = App(src, settings, partitions=args.partitions, guarantee=guarantee)
     batch = Batch(max_size=args.max_size, within=args.within, eager=True)
 
     @app.agent(src, reply_to=dst, batch=batch, concurrency=args.concurrency)
@@ -129,22 +148,30 @@ def _peer(make: Callable[..., Contestant], same: bool) -> Builder:
 CONTESTANTS: dict[str, Builder] = {
     "raw": lambda s, a, src, dst: lambda stop: raw_loop(s, src, dst, f"{src}-group", stop),
     "agentstream": agent,
+    "agentstream-exactly-once": lambda s, a, src, dst: agent(s, a, src, dst, "exactly_once"),
     "faust-take": _peer(peers.faust_take, True),
     "faust-take-defaults": _peer(peers.faust_take, False),
     "faststream-batch": _peer(peers.faststream_batch, True),
     "faststream-batch-defaults": _peer(peers.faststream_batch, False),
 }
+#: Contestants whose results are transactional: done when their input offsets are.
+TRANSACTIONAL = ("agentstream-exactly-once",)
 #: The peers that run with the agent's producer guarantees (acks=all, idempotent).
 SAME_GUARANTEES = ("faust-take", "faststream-batch")
 
 
 async def measure(run: Contestant, kafka: KafkaSettings, dst: str, partitions: int, n: int,
-                  limit: float) -> tuple[float, float]:  # fmt: skip
+                  limit: float, committed: tuple[str, str] | None = None,
+                  ) -> tuple[float, float]:  # fmt: skip
     """Messages per second, and this process's CPU seconds (all threads) per message from
-    the first result on (start-up and the group join are not counted)."""
+    the first result on (start-up and the group join are not counted). ``committed``:
+    (input topic, group) whose committed offsets count instead of the output's."""
     stop = asyncio.Event()
     task = asyncio.create_task(run(stop))
-    watcher = asyncio.create_task(watch(kafka, dst, partitions, n))
+    if committed is None:
+        watcher = asyncio.create_task(watch(kafka, dst, partitions, n))
+    else:
+        watcher = asyncio.create_task(watch(kafka, committed[0], partitions, n, committed[1]))
     try:
         await asyncio.wait([task, watcher], timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
@@ -165,11 +192,16 @@ Figures = tuple[float, float]  # messages per second, CPU seconds per message
 
 
 async def one_round(settings: Settings, args: argparse.Namespace, name: str) -> Figures:
-    return await timed_round(settings, args, f"bench-tp-{name}", CONTESTANTS[name])
+    build = CONTESTANTS[name]
+    return await timed_round(settings, args, f"bench-tp-{name}", build, name in TRANSACTIONAL)
 
 
 async def timed_round(
-    settings: Settings, args: argparse.Namespace, prefix: str, build: Builder
+    settings: Settings,
+    args: argparse.Namespace,
+    prefix: str,
+    build: Builder,
+    transactional: bool = False,
 ) -> Figures:
     """Fresh topics, filled with ``args.messages`` payloads; then the contestant until
     every result is acknowledged; then the topics are deleted."""
@@ -179,8 +211,9 @@ async def timed_round(
     try:
         await fill_payloads(settings.kafka, src, args.messages, args.size)
         contestant = build(settings, args, src, dst)
+        committed = (src, src) if transactional else None  # the app id is the group
         return await measure(contestant, settings.kafka, dst, args.partitions, args.messages,
-                             args.timeout)  # fmt: skip
+                             args.timeout, committed)  # fmt: skip
     finally:
         await delete_topics(settings.kafka, prefix)
 

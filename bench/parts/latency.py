@@ -35,15 +35,19 @@ async def contestants(settings: Settings, tag: str) -> AsyncIterator[dict[str, a
     """The agent's workers and the raw responders (with the settings' linger, and with
     none) running; an ``ask`` for each."""
     mailbox, raw, raw0 = f"bench-lat-{tag}", f"bench-lat-{tag}-raw", f"bench-lat-{tag}-raw0"
+    eos = f"bench-lat-{tag}-eos"
     env = {"BENCH_MAILBOX": mailbox, "BENCH_PARTITIONS": str(PARTITIONS)}
+    eos_env = {**env, "BENCH_MAILBOX": eos, "AGENTSTREAM_GUARANTEE": "exactly_once"}
     await ensure_topics(settings.kafka, [raw, raw0], PARTITIONS)
     kafka0 = settings.kafka.model_copy(update={"linger_ms": 0})
     with (
         procs.workers("bench.apps:mailbox", WORKERS, env) as agents,
+        procs.workers("bench.apps:mailbox", WORKERS, eos_env) as eos_agents,
         procs.processes(["-m", "bench.pingpong", raw], WORKERS, {}) as responders,
         procs.processes(["-m", "bench.pingpong", raw0, "0"], WORKERS, {}) as responders0,
     ):
         await agents.ready()
+        await eos_agents.ready()
         async with (
             Client(settings, source="bench.latency") as client,
             Requester(settings.kafka, raw) as requester,
@@ -54,8 +58,13 @@ async def contestants(settings: Settings, tag: str) -> AsyncIterator[dict[str, a
                 msg = Payload(id=i, body=BODY)
                 return await client.ask(mailbox, msg, key=b"%d" % i, timeout=10)
 
+            async def eos_ask(i: int) -> object:
+                msg = Payload(id=i, body=BODY)
+                return await client.ask(eos, msg, key=b"%d" % i, timeout=10)
+
             asks: dict[str, asking.Ask] = {
                 "agentstream": agent_ask, "raw": requester.ask, "raw-linger0": requester0.ask,
+                "agentstream-exactly-once": eos_ask,
             }  # fmt: skip
             for name, ask in asks.items():
                 await _answered(ask, name)
@@ -97,7 +106,8 @@ async def run(env: Env) -> Outcome:
         print(f"agentstream peak: {peak:,.0f} requests/s with {IN_FLIGHT} outstanding")
         rates = [100.0, round(peak * 0.5), round(peak * 0.9)]
         for n, rate in enumerate(rates):
-            # The linger-0 ping-pong (the transport's own floor) at 100/s only.
+            # The linger-0 ping-pong (the transport's own floor) and the exactly-once agent
+            # at 100/s only.
             names = list(asks) if rate == 100.0 else ["agentstream", "raw"]
             for name in names if n % 2 == 0 else list(reversed(names)):
                 asked = await asking.paced(asks[name], rate, seconds, 10**7 * (n + 2))

@@ -48,6 +48,9 @@ async def run(env: Env) -> Outcome:
                    ratio(rate["agentstream"], rate["raw"]), ">=", 0.9, "x"),
             Target("throughput.vs_peers", "agentstream / best peer with the same guarantees",
                    ratio(rate["agentstream"], best_peer), ">", 1.0, "x"),
+            Target("throughput.exactly_once", "exactly-once / at-least-once agentstream",
+                   ratio(rate.get("agentstream-exactly-once"), rate["agentstream"]),
+                   ">=", 0.7, "x"),
         ],
     )  # fmt: skip
 
