@@ -28,7 +28,7 @@ from aiokafka.protocol.metadata import MetadataRequest
 from config import KafkaSettings
 from schemas import Envelope, Headers, Message
 from streams.codec import encode
-from streams.connection import client_kwargs
+from streams.connection import client_kwargs, start_client
 from streams.errors import UnknownTopic
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # dead letters carry oversized inputs byte for byte
@@ -66,6 +66,7 @@ class Publisher:
     """Thin wrapper over ``AIOKafkaProducer``; ``send`` returns the delivery future."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
+        self.kafka = kafka
         compression = None if kafka.compression == "none" else kafka.compression
         self.producer = AIOKafkaProducer(
             acks="all",
@@ -83,8 +84,10 @@ class Publisher:
         self._deleted: set[str] = set()
 
     async def start(self) -> None:
+        """Start the producer; refused credentials or TLS are a :class:`ConfigurationError`
+        that says so (:func:`streams.connection.start_client`)."""
         try:
-            await self.producer.start()
+            await start_client(self.producer, self.kafka)
         except BaseException:
             await self.producer.stop()  # else it is left unclosed (a warning at exit)
             raise
