@@ -17,6 +17,7 @@ from streams import (
     App,
     Batch,
     BatchContext,
+    ConfigurationError,
     Context,
     FatalError,
     RequestFailed,
@@ -369,6 +370,23 @@ async def test_caches_run_on_the_in_memory_redis_without_l3() -> None:
     assert app.transport is None
 
 
+async def test_an_exactly_once_app_runs_in_memory_on_the_same_handling_path() -> None:
+    app = App("eos", Settings(limits=Limits(shutdown_timeout=1.0)), guarantee="exactly_once")
+
+    @app.agent("jobs")
+    async def echo(msg: Question, ctx: Context) -> Answer:
+        return Answer(text=msg.text, by=ctx.agent)
+
+    async with TestApp(app) as t:
+        reply = await t.ask("jobs", Question(text="once"))
+        t.send_raw("jobs", b"[]", headers=headers_for(Question))
+        await t.drain()
+
+    assert reply.parse(Answer) == Answer(text="once", by="echo")
+    assert [d.header("dlq.stage") for d in t.dead_letters("jobs")] == ["validate"]
+    assert app.transactions is None
+
+
 # -- failures of the run itself ----------------------------------------------------------------
 async def test_a_fatal_error_stops_the_run_and_is_raised() -> None:
     app = new_app("fatal")
@@ -396,7 +414,20 @@ async def test_a_request_nobody_answers_times_out_naming_the_busy_agent() -> Non
             await t.ask("jobs", Question(text="x"), timeout=0.05)
 
 
-async def test_sending_outside_the_run_is_refused() -> None:
-    t = TestApp(new_app("idle"))
-    with pytest.raises(Exception, match="not running"):
+async def test_sending_outside_the_run_and_running_twice_are_refused() -> None:
+    app = new_app("idle")
+
+    @app.agent("jobs")
+    async def nothing(msg: Question, ctx: Context) -> None:
+        return None
+
+    t = TestApp(app)
+    with pytest.raises(ConfigurationError, match="not running"):
         t.send("jobs", Question(text="x"))
+    async with t:
+        pass
+    with pytest.raises(ConfigurationError, match="not running"):
+        await t.drain()
+    with pytest.raises(ConfigurationError, match="runs once"):
+        await t.start()
+    assert app.transport is None
