@@ -7,7 +7,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from streams.store import Store
+from streams.store import FLUSH_AT, FLUSH_EVERY, Store
 
 
 def url(path: Path) -> str:
@@ -81,3 +81,28 @@ async def test_two_workers_writing_the_same_keys_at_once_both_succeed(tmp_path: 
     finally:
         await one.stop()
         await two.stop()
+
+
+async def test_writes_are_behind_and_share_one_commit(tmp_path: Path) -> None:
+    """Rows put meanwhile are written together, visible to this store at once and to
+    others after the flush; stop writes what is left."""
+    db = tmp_path / "cache.sqlite3"
+    store, other = Store(url(db), "c"), Store(url(db), "c")
+    await store.start()
+    await other.start()
+    try:
+        for i in range(300):
+            await store.put(f"k{i}", b"%d" % i, ttl=60)
+        assert (await store.get("k7") or (b"", 0.0))[0] == b"7"  # from memory
+        assert await other.get("k7") is None  # not committed yet
+        await asyncio.sleep(FLUSH_EVERY * 4)
+        assert (await other.get("k299") or (b"", 0.0))[0] == b"299"
+        for i in range(FLUSH_AT + 10):  # past FLUSH_AT: written without waiting
+            await store.put(f"n{i}", b"x", ttl=60)
+        await store.put("last", b"y", ttl=60)
+    finally:
+        await store.stop()  # flushes "last"
+        await other.stop()
+    with sqlite3.connect(db) as conn:
+        (rows,) = conn.execute("SELECT count(*) FROM agentstream_cache").fetchone()
+    assert rows == 300 + FLUSH_AT + 10 + 1

@@ -3,6 +3,7 @@ says it is offline, and its review and revision rules make drafts better."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from agents.shared.classifier import Classification, InquiryClassifier
 from agents.shared.models import ModelClient, ReviewResult
 from agents.shared.models.base import SECTION_KINDS
-from agents.shared.models.offline import OfflineModel
+from agents.shared.models.offline import Batched, OfflineModel
 from agents.shared.retrieval import KBEntry
 from schemas.support import CATEGORIES, URGENCIES, Lang
 
@@ -234,3 +235,41 @@ async def test_latency_is_asked_once_per_call() -> None:
     await model.review("t", "x", 1)
 
     assert len(asked) == 3
+
+
+class Counting:
+    """A predictor that records how it was called."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def predict(self, text: str, lang: Lang | None = None) -> Classification:
+        return self.predict_many([(text, lang)])[0]
+
+    def predict_many(self, items: list[tuple[str, Lang | None]]) -> list[Classification]:
+        if any(text == "boom" for text, _ in items):
+            raise RuntimeError("model failed")
+        self.calls.append(len(items))
+        return [Classification("faq", "low", len(text) / 100) for text, _ in items]
+
+
+async def test_concurrent_predictions_share_one_pass_and_repeats_come_from_memory() -> None:
+    counting = Counting()
+    batched = Batched(counting)
+    items = [[(f"text {i}", "en"), ("shared turn", "en")] for i in range(20)]
+    results = await asyncio.gather(*(batched.predict(i) for i in items))  # type: ignore[arg-type]
+    assert counting.calls == [21]  # one pass: 20 texts and the shared turn once
+    assert [r[0].confidence for r in results] == [len(f"text {i}") / 100 for i in range(20)]
+    again = await batched.predict([("text 3", "en"), ("shared turn", "en")])
+    assert counting.calls == [21]  # both from the memo
+    assert again == results[3]
+
+
+async def test_a_failed_pass_fails_every_call_waiting_on_it() -> None:
+    batched = Batched(Counting())
+    outcomes = await asyncio.gather(
+        batched.predict([("fine", "en")]), batched.predict([("boom", "en")]),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert all(isinstance(o, RuntimeError) for o in outcomes)
+    assert await batched.predict([("fine", "en")])  # the next pass works
