@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.shared.pii import mask
-from agents.shared.sentiment import sentiment
+from agents.shared.sentiment import sentiments
 from agents.shared.text import clean
 from agents.support.app import SupportApp
 from agents.support.memory import Memory
@@ -41,8 +41,11 @@ def register(app: SupportApp) -> None:
     @app.agent(t.outcomes, name="quality_monitor", reply_to=t.quality)
     async def quality_monitor(msg: Outcome, ctx: Context) -> Quality:
         """Quality records go to the quality topic (outcomes carry no ``ce_replyto``)."""
-        asked = sentiment(msg.inquiry_text) if msg.inquiry_text else 0.0
-        quality = assess(msg, asked, sentiment(msg.reply_text))
+        if msg.inquiry_text:
+            asked, replied = await sentiments([msg.inquiry_text, msg.reply_text])
+        else:
+            asked, (replied,) = 0.0, await sentiments([msg.reply_text])
+        quality = assess(msg, asked, replied)
         if not app.kpis.has(quality):  # a redelivered outcome is not counted twice
             app.kpis.add(quality)
             app.support_metrics.record(quality, app.kpis)

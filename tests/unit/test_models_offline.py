@@ -9,9 +9,10 @@ import re
 import pytest
 
 from agents.shared.classifier import Classification, InquiryClassifier
+from agents.shared.coalesce import Coalesced
 from agents.shared.models import ModelClient, ReviewResult
 from agents.shared.models.base import SECTION_KINDS
-from agents.shared.models.offline import Batched, OfflineModel
+from agents.shared.models.offline import OfflineModel, predict_many
 from agents.shared.retrieval import KBEntry
 from schemas.support import CATEGORIES, URGENCIES, Lang
 
@@ -255,21 +256,20 @@ class Counting:
 
 async def test_concurrent_predictions_share_one_pass_and_repeats_come_from_memory() -> None:
     counting = Counting()
-    batched = Batched(counting)
+    batched = Coalesced(predict_many(counting))
     items = [[(f"text {i}", "en"), ("shared turn", "en")] for i in range(20)]
-    results = await asyncio.gather(*(batched.predict(i) for i in items))  # type: ignore[arg-type]
+    results = await asyncio.gather(*(batched(i) for i in items))  # type: ignore[arg-type]
     assert counting.calls == [21]  # one pass: 20 texts and the shared turn once
     assert [r[0].confidence for r in results] == [len(f"text {i}") / 100 for i in range(20)]
-    again = await batched.predict([("text 3", "en"), ("shared turn", "en")])
+    again = await batched([("text 3", "en"), ("shared turn", "en")])
     assert counting.calls == [21]  # both from the memo
     assert again == results[3]
 
 
 async def test_a_failed_pass_fails_every_call_waiting_on_it() -> None:
-    batched = Batched(Counting())
+    batched = Coalesced(predict_many(Counting()))
     outcomes = await asyncio.gather(
-        batched.predict([("fine", "en")]), batched.predict([("boom", "en")]),
-        return_exceptions=True,
-    )  # fmt: skip
+        batched([("fine", "en")]), batched([("boom", "en")]), return_exceptions=True
+    )
     assert all(isinstance(o, RuntimeError) for o in outcomes)
-    assert await batched.predict([("fine", "en")])  # the next pass works
+    assert await batched([("fine", "en")])  # the next pass works

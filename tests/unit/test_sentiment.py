@@ -1,9 +1,11 @@
 """Sentiment on held-out inquiries and on replies the model has not seen."""
 
+import asyncio
+
 import pytest
 
 from agents.shared.datasets import read_jsonl
-from agents.shared.sentiment import SentimentModel, sentiment
+from agents.shared.sentiment import SentimentModel, sentiment, sentiments
 
 
 def test_held_out_inquiries() -> None:
@@ -55,3 +57,10 @@ def test_train_on_own_examples() -> None:
         ]
     )
     assert model.score("love it, thanks") > 0 > model.score("awful and broken")
+
+
+async def test_scores_of_concurrent_calls_match_one_at_a_time() -> None:
+    texts = ["This is terrible, I want my money back", "Thanks, that fixed it!", "退款还没到账"]
+    together = await asyncio.gather(*(sentiments([t]) for t in texts))
+    assert [s for (s,) in together] == [sentiment(t) for t in texts]
+    assert await sentiments(texts) == [sentiment(t) for t in texts]

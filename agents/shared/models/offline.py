@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from agents.shared.classifier import Classification, InquiryClassifier
+from agents.shared.coalesce import Coalesced
 from agents.shared.models import critique, templates
 from agents.shared.models.base import ReviewResult, SectionPlan
 from schemas.support import URGENCIES, Lang
@@ -55,58 +56,14 @@ class Predictor(Protocol):
 
 
 Item = tuple[str, "Lang | None"]
-Found = dict[Item, Classification]
 
 
-class Batched:
-    """Predictions for calls that arrive within ``WINDOW`` seconds of each other share
-    one pass of the classifier (``predict_many``); texts seen before (a conversation's
-    earlier turns come with every new message) come from a bounded memo. Profiled under
-    the customer-service flow, one prediction at a time spent most of its time in the
-    models' fixed cost per call, and the earlier turns were predicted again each time."""
-
-    WINDOW = 0.001
-    MEMO = 20_000  # predictions kept; the memo starts over when full
-
-    def __init__(self, predictor: Predictor) -> None:
-        self.predictor = predictor
-        self._memo: dict[tuple[str, Lang | None], Classification] = {}
-        self._waiting: list[tuple[list[Item], asyncio.Future[Found]]] = []
-
-    async def predict(self, items: list[Item]) -> list[Classification]:
-        memo = self._memo
-        missing = [item for item in items if item not in memo]
-        if not missing:
-            return [memo[item] for item in items]
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Found] = loop.create_future()
-        if not self._waiting:
-            loop.call_later(self.WINDOW, self._run)
-        self._waiting.append((missing, done))
-        found = {**{i: memo[i] for i in items if i in memo}, **await done}
-        return [found[item] for item in items]
-
-    def _run(self) -> None:
-        waiting, self._waiting = self._waiting, []
-        unique = list(dict.fromkeys(item for items, _ in waiting for item in items))
-        try:
-            predict_many = getattr(self.predictor, "predict_many", None)
-            if predict_many is not None:
-                found: list[Classification] = predict_many(unique)
-            else:
-                found = [self.predictor.predict(text, lang) for text, lang in unique]
-        except Exception as e:  # noqa: BLE001 - every waiting call gets the error
-            for _, done in waiting:
-                if not done.done():
-                    done.set_exception(e)
-            return
-        by_item = dict(zip(unique, found, strict=True))
-        if len(self._memo) + len(unique) > self.MEMO:
-            self._memo.clear()
-        self._memo.update(by_item)
-        for items, done in waiting:
-            if not done.done():
-                done.set_result({item: by_item[item] for item in items})
+def predict_many(predictor: Predictor) -> Callable[[list[Item]], list[Classification]]:
+    """The predictor's own ``predict_many`` (one pass for many texts), or one at a time."""
+    many = getattr(predictor, "predict_many", None)
+    if many is not None:
+        return cast("Callable[[list[Item]], list[Classification]]", many)
+    return lambda items: [predictor.predict(text, lang) for text, lang in items]
 
 
 class OfflineModel:
@@ -124,15 +81,18 @@ class OfflineModel:
     ) -> None:
         self._latency = latency
         self._classifier = classifier
-        self._batched: Batched | None = None
+        # Concurrent classifications share one pass of the classifier, and a
+        # conversation's earlier turns are not predicted again (agents.shared.coalesce).
+        self._batched: Coalesced[Item, Classification] | None = None
 
     async def classify(self, text: str, lang: str, history: list[str]) -> Classification:
         await self._pause()
         if self._batched is None:
-            self._batched = Batched(self._classifier or InquiryClassifier.shipped())
+            predictor = self._classifier or InquiryClassifier.shipped()
+            self._batched = Coalesced(predict_many(predictor))
         known: Lang | None = "zh" if lang == "zh" else "en" if lang == "en" else None
         turns = [(turn, known) for turn in history[-RECENT_TURNS:]]
-        own, *earlier = await self._batched.predict([(text, known), *turns])
+        own, *earlier = await self._batched([(text, known), *turns])
         result = own
         if own.confidence < SURE and earlier and earlier[-1].confidence >= SURE:
             result = dataclasses.replace(
