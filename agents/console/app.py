@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from agents.console import api, console
+from agents.console import api, console, health
 from agents.console.security import security_headers
 from agents.console.state import GATEWAY, Gateway
 from config import Settings
@@ -27,6 +27,7 @@ def create_gateway(settings: Settings, prefix: str = "") -> web.Application:
     app.cleanup_ctx.append(gateway.lifecycle)
     app.add_routes(api.routes)
     app.add_routes(console.routes)
+    app.add_routes(health.routes)
     app.router.add_static("/static/", STATIC, follow_symlinks=False)
     return app
 

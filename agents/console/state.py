@@ -72,6 +72,11 @@ class Gateway:
         self._store: ConsoleStore | None = None
 
     @property
+    def running(self) -> bool:
+        """Started (its Kafka client is up) and not stopping."""
+        return self._client is not None and self._store is not None
+
+    @property
     def client(self) -> Client:
         if self._client is None:
             raise RuntimeError("the gateway is not running")

@@ -37,6 +37,10 @@ class ConsoleStore:
         self.ttl = ttl
         self._open = redis.register_script(_OPEN)
 
+    async def ping(self) -> bool:
+        """Whether Redis answers."""
+        return bool(await self.redis.ping())
+
     # -- replies --------------------------------------------------------------------------
     async def add_reply(self, customer_id: str, item: dict[str, Any]) -> None:
         key = self._replies(customer_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,7 +17,7 @@ from aiohttp import test_utils, web
 
 from agents.console import create_gateway
 from agents.support import create_app
-from config import Settings
+from config import RedisSettings, Settings
 from config.settings import GatewaySettings
 
 Http = test_utils.TestClient[web.Request, web.Application]
@@ -241,3 +242,27 @@ async def test_kpis_count_the_replies(http: Http) -> None:
     kpis = await (await http.get("/api/kpis", headers=bearer)).json()
     assert kpis["inquiries"] >= 1
     assert 0 <= kpis["automation_rate"] <= 1
+
+
+async def test_health_and_readiness_say_which_part_is_missing(
+    settings: Settings, prefix: str
+) -> None:
+    async with http_gateway(with_gateway(settings), prefix) as http:
+        assert (await http.get("/healthz")).status == 200
+        ready = await http.get("/readyz")
+        assert (ready.status, await ready.json()) == (
+            200, {"ready": True, "kafka": True, "redis": True}
+        )  # fmt: skip
+    away = RedisSettings(url=f"redis://127.0.0.1:{_closed_port()}/0")
+    async with http_gateway(
+        with_gateway(settings).model_copy(update={"redis": away}), prefix
+    ) as http:
+        assert (await http.get("/healthz")).status == 200
+        unready = await http.get("/readyz")
+        assert (unready.status, (await unready.json())["redis"]) == (503, False)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
