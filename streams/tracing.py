@@ -49,13 +49,7 @@ class Tracing:
         """The span of handling ``record``; current while the handler runs (so the
         handler's own spans nest under it); sets ``record.trace``, the traceparent of
         what the event produces."""
-        span = self.tracer.start_span(
-            f"process {record.topic}",
-            context=parent_of(record),
-            kind=SpanKind.CONSUMER,
-            attributes=self._record_attributes(spec, record),
-        )
-        record.trace = traceparent_of(span)
+        span = self._start(spec, record)
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             yield span
@@ -73,15 +67,20 @@ class Tracing:
         call is on behalf of all of them; the window span is current instead)."""
         stack = contextlib.ExitStack()
         for record in records:
-            span = self.tracer.start_span(
-                f"process {record.topic}",
-                context=parent_of(record),
-                kind=SpanKind.CONSUMER,
-                attributes=self._record_attributes(spec, record),
-            )
-            record.trace = traceparent_of(span)
-            stack.callback(_finish, span, record)
+            stack.callback(_finish, self._start(spec, record), record)
         return stack
+
+    def _start(self, spec: AgentSpec, record: Inbound) -> Span:
+        """The span of handling ``record``, the child of its producer's; ``record.trace``
+        becomes its traceparent."""
+        span = self.tracer.start_span(
+            f"process {record.topic}",
+            context=parent_of(record),
+            kind=SpanKind.CONSUMER,
+            attributes=self._record_attributes(spec, record),
+        )
+        record.trace = traceparent_of(span)
+        return span
 
     def _record_attributes(self, spec: AgentSpec, record: Inbound) -> dict[str, str | int]:
         attrs: dict[str, str | int] = {

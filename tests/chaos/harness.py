@@ -20,9 +20,9 @@ from config import Settings
 from streams.app import Guarantee
 from streams.connection import client_kwargs
 from tests.chaos.chaosapp import module_source, side_effect_key
-from tests.chaos.cluster import create_mailboxes, lag
+from tests.chaos.cluster import PrivateKafka, create_mailboxes, lag
 from tests.chaos.profiles import Profile
-from tests.chaos.verifier import Reader, Record, Verdict, judge, table
+from tests.chaos.verifier import Reader, Record, Verdict, jobs, judge, table
 from tests.integration.processes import EnvWorkers
 
 
@@ -190,6 +190,34 @@ class Chaos:
                         await client.unlink(*keys[i : i + 5000])
             finally:
                 await client.aclose()
+
+    # -- scenario bodies shared by both delivery guarantees ------------------------------
+    async def freeze_one(self, mailbox: str) -> tuple[list[str], int]:
+        """Events at the profile's rate while one worker is SIGSTOPped past its session
+        timeout, then SIGCONTed; their ids once settled, and the frozen worker's slot."""
+        profile = self.profile
+        feeding = asyncio.create_task(self.send(jobs(mailbox, profile.events), profile.rate))
+        await self.watch(profile.kill_every)
+        frozen = self.live()[0]
+        await self.pause(frozen, profile.stop_for)
+        ids = await feeding
+        await self.settle(ids, profile.settle)
+        return ids, frozen
+
+    async def broker_outage(self, broker: PrivateKafka, mailbox: str) -> tuple[list[str], float]:
+        """Events at the profile's rate while ``broker`` is stopped and started again;
+        their ids once settled, and how long the broker did not answer."""
+        profile = self.profile
+        feeding = asyncio.create_task(self.send(jobs(mailbox, profile.events), profile.rate))
+        await self.watch(profile.kill_every)
+        await broker.stop()
+        down = time.monotonic()
+        await self.watch(profile.broker_outage)
+        await broker.start()
+        outage = time.monotonic() - down
+        ids = await feeding
+        await self.settle(ids, profile.settle)
+        return ids, outage
 
     # -- workers ------------------------------------------------------------------------
     async def ready(self, slot: int, limit: float = 90.0) -> None:

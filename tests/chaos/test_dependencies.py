@@ -29,16 +29,7 @@ async def test_a_broker_stopped_mid_run_loses_nothing(
     mailbox = f"chaos-broker-{uuid.uuid4().hex[:8]}"
     try:
         async with Chaos("broker", broker.settings, tmp_path, profile, {mailbox: False}) as chaos:
-            records = jobs(mailbox, profile.events)
-            feeding = asyncio.create_task(chaos.send(records, profile.rate))
-            await chaos.watch(profile.kill_every)
-            await broker.stop()
-            down = time.monotonic()
-            await chaos.watch(profile.broker_outage)
-            await broker.start()
-            outage = time.monotonic() - down
-            ids = await feeding
-            await chaos.settle(ids, profile.settle)
+            ids, outage = await chaos.broker_outage(broker, mailbox)
             v = await chaos.verdict(
                 "3-broker-outage", ids, extra={"broker down": f"{outage:.0f} s"}
             )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 import uuid
 from pathlib import Path
 
@@ -58,13 +57,7 @@ async def test_a_zombie_worker_is_fenced_and_duplicates_nothing(
         "eos-sigstop", settings, tmp_path, profile, {mailbox: False}, guarantee="exactly_once"
     ) as chaos:
         chaos.supervise = True
-        records = jobs(mailbox, profile.events)
-        feeding = asyncio.create_task(chaos.send(records, profile.rate))
-        await chaos.watch(profile.kill_every)
-        frozen = chaos.live()[0]
-        await chaos.pause(frozen, profile.stop_for)
-        ids = await feeding
-        await chaos.settle(ids, profile.settle)
+        ids, _ = await chaos.freeze_one(mailbox)
         v = await chaos.verdict(
             "12-eos-sigstop", ids, extra={"stopped for": f"{profile.stop_for:.0f} s"}
         )
@@ -88,16 +81,7 @@ async def test_a_broker_restart_under_exactly_once_neither_loses_nor_duplicates(
             guarantee="exactly_once",
         ) as chaos:
             chaos.supervise = True
-            records = jobs(mailbox, profile.events)
-            feeding = asyncio.create_task(chaos.send(records, profile.rate))
-            await chaos.watch(profile.kill_every)
-            await broker.stop()
-            down = time.monotonic()
-            await chaos.watch(profile.broker_outage)
-            await broker.start()
-            outage = time.monotonic() - down
-            ids = await feeding
-            await chaos.settle(ids, profile.settle)
+            ids, outage = await chaos.broker_outage(broker, mailbox)
             v = await chaos.verdict(
                 "13-eos-broker-restart", ids, extra={"broker down": f"{outage:.0f} s"}
             )

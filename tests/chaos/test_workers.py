@@ -90,13 +90,7 @@ async def test_a_worker_stopped_past_its_session_timeout_commits_no_stale_work(
     async with Chaos(
         "sigstop", settings, tmp_path, profile, {mailbox: False}, backlog=backlog
     ) as chaos:
-        records = jobs(mailbox, profile.events)
-        feeding = asyncio.create_task(chaos.send(records, profile.rate))
-        await chaos.watch(profile.kill_every)
-        frozen = chaos.live()[0]
-        await chaos.pause(frozen, profile.stop_for)
-        ids = await feeding
-        await chaos.settle(ids, profile.settle)
+        ids, frozen = await chaos.freeze_one(mailbox)
         v = await chaos.verdict(
             "4-sigstop", ids, extra={"stopped for": f"{profile.stop_for:.0f} s"}
         )

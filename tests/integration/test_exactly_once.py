@@ -16,6 +16,7 @@ from streams.connection import client_kwargs
 from streams.errors import ConfigurationError, RequestFailed
 from streams.transactions import Fenced, Transactions
 from tests.integration.helpers import event, produce
+from tests.integration.workers import wait_until
 
 
 class Job(Message):
@@ -64,15 +65,6 @@ async def committed_offset(settings: Settings, group: str, topic: str) -> int | 
         await consumer.stop()
 
 
-async def until(check: object, seconds: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        if await check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def test_results_fan_out_and_offsets_commit_together(settings: Settings, topic: str) -> None:
     app = App(f"app-{topic}", settings, guarantee="exactly_once")
     audit = f"{topic}-audit"
@@ -99,7 +91,7 @@ async def test_results_fan_out_and_offsets_commit_together(settings: Settings, t
         async def all_committed() -> bool:
             return await committed_offset(settings, app.id, topic) == n
 
-        await until(all_committed, 60, "every input offset committed")
+        await wait_until(all_committed, 60, "every input offset committed")
         assert app.failure() is None
 
     results = await read_all(settings, f"{topic}.replies")
@@ -165,7 +157,7 @@ async def test_a_fenced_worker_stops_and_its_transaction_stays_invisible(
         async def first_committed() -> bool:
             return await committed_offset(settings, app.id, topic) == 1
 
-        await until(first_committed, 60, "the first event committed")
+        await wait_until(first_committed, 60, "the first event committed")
         await produce(settings, topic, [(b"k", *event(Job(id=2)))])
         await asyncio.wait_for(started.wait(), 30)
         await usurper.assign([(topic, 0)])  # the next owner's start fences this worker
