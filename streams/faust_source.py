@@ -28,7 +28,8 @@ our outputs are durable. So records of agent mailboxes take a shorter path:
 Private attributes used here, all checked by ``tests/unit/test_faust_contract.py``:
 faust ``Consumer._unacked_messages``, ``_waiting_for_ack``, ``_read_offset``,
 ``_commit_every``, ``_n_acked``, ``_paused_partitions``,
-``_committed_offset`` (read by streams/lag.py),
+``_committed_offset`` (read by streams/lag.py), ``_commit``,
+``Monitor.stream_inbound_time`` (read by faust's stall detector),
 ``_add_gap``, ``_to_message``, ``_wait_next_records``, ``_new_consumer_thread``,
 ``_get_active_partitions``, ``maybe_wait_for_commit_to_finish``, ``force_commit``, and
 the order of ``perform_seek`` and ``resume_flow`` in faust's recovery; faust
@@ -42,6 +43,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
@@ -83,7 +85,16 @@ class Inbox:
 
     # -- fetch side ---------------------------------------------------------------------
     async def put_many(self, messages: list[Any]) -> None:
-        """Never waits: a full inbox pauses its partitions after the fetch is delivered."""
+        """Never waits: a full inbox pauses its partitions after the fetch is delivered.
+        Tells faust's stall detector that the records' partitions are processed (faust's
+        Stream would, through ``Monitor.on_stream_event_in``; without it, faust logs
+        "Stream has not started processing" at ERROR for busy partitions)."""
+        monitor = self._app.monitor
+        if monitor is not None and messages:
+            now = time.monotonic()
+            inbound = monitor.stream_inbound_time
+            for tp in {m.tp for m in messages}:
+                inbound[tp] = now
         self._items.extend(messages)
         waiter = self._waiter
         if waiter is not None and not waiter.done():

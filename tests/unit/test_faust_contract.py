@@ -120,3 +120,13 @@ def test_aiokafka_producers_report_their_transactional_id_and_sender() -> None:
     assert "self._sender = Sender(" in inspect.getsource(AIOKafkaProducer)
     assert callable(TransactionManager.wait_for_pid)
     assert isinstance(Sender.sender_task, property)
+
+
+def test_faust_stall_detector_reads_the_stream_inbound_time_we_set() -> None:
+    """Inbox.put_many records when a partition's records were handed on, in the field
+    faust's consumer thread checks before it logs "Stream has not started processing"."""
+    from faust.sensors.monitor import Monitor
+
+    assert "self.stream_inbound_time = {}" in inspect.getsource(Monitor)
+    source = inspect.getsource(AIOKafkaConsumerThread.verify_event_path)
+    assert "monitor.stream_inbound_time.get(tp)" in source
