@@ -46,7 +46,7 @@ from streams.delivery import Delivery
 from streams.errors import ConfigurationError, ProduceError, Stage, UnknownTopic
 from streams.idempotency import Dedupe
 from streams.metrics import Metrics
-from streams.publisher import Producer, Publisher, Record
+from streams.publisher import OutBatch, Producer, Publisher, Record
 from streams.records import Inbound
 from streams.transactions import Fenced, Transactions
 
@@ -183,12 +183,14 @@ class TransactionalDelivery(Delivery):
         self, producer: Any, run: list[Inbound], offsets: dict[TopicPartition, int]
     ) -> None:
         await producer.begin_transaction()
-        sent: list[tuple[Inbound, asyncio.Future[Any]]] = []
+        out = OutBatch(self.kafka_publisher, producer)  # batches built here, as outside
+        sent = [
+            (record, out.add(topic, value, key, headers))
+            for record in run
+            for topic, value, key, headers in record.letter or record.outputs
+        ]
         try:
-            for record in run:
-                for topic, value, key, headers in record.letter or record.outputs:
-                    delivery = await producer.send(topic, value, key=key, headers=headers)
-                    sent.append((record, delivery))
+            await out.flush()
             if sent:
                 await asyncio.wait([f for _, f in sent])
         finally:  # a failed transaction fails its sends: nobody else looks at them

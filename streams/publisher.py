@@ -140,13 +140,19 @@ class Publisher:
         client.set_topics(client._topics - topics)  # no public reader
 
     async def send_raw(
-        self, topic: str, value: bytes | None, key: bytes | None, headers: Headers
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Headers,
+        via: AIOKafkaProducer | None = None,
     ) -> asyncio.Future[Any]:
-        """Queue one record; the returned future resolves when the broker acknowledged it.
-        Raises :class:`UnknownTopic` when the cluster does not have ``topic``."""
+        """Queue one record (through ``via``, a transactional producer, when given); the
+        returned future resolves when the broker acknowledged it. Raises
+        :class:`UnknownTopic` when the cluster does not have ``topic``."""
         await self.still_there(topic)
         await self.partition_count(topic)
-        fut: asyncio.Future[Any] = await self.producer.send(
+        fut: asyncio.Future[Any] = await (via or self.producer).send(
             topic, value=value, key=key, headers=headers
         )
         return fut
@@ -244,10 +250,13 @@ Record = tuple[str, bytes, bytes | None, Headers]
 
 
 class OutBatch:
-    """Records produced while handling one window, submitted per partition by ``flush``."""
+    """Records produced while handling one window, submitted per partition by ``flush``
+    through the publisher's producer, or through ``producer`` (an exactly-once agent's
+    transactional one; partition counts and metadata still come from the publisher)."""
 
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, producer: AIOKafkaProducer | None = None) -> None:
         self.publisher = publisher
+        self.producer = producer or publisher.producer
         self._loop = asyncio.get_running_loop()
         self._open: dict[tuple[str, int], tuple[Any, asyncio.Future[Any]]] = {}
         self._full: list[tuple[tuple[str, int], Any, asyncio.Future[Any]]] = []
@@ -267,7 +276,7 @@ class OutBatch:
         entry = self._open.get(tp)
         if entry is None:
             entry = self._open[tp] = (
-                self.publisher.producer.create_batch(),
+                self.producer.create_batch(),
                 self._loop.create_future(),
             )
         builder, pending = entry
@@ -297,7 +306,9 @@ class OutBatch:
                 if self._later:  # it did not fit in a batch: send what precedes it, then it
                     self._later.pop()
                     await self._submit_all()
-                    delivered = await self.publisher.send_raw(topic, value, key, headers)
+                    delivered = await self.publisher.send_raw(
+                        topic, value, key, headers, self.producer
+                    )
                 delivered.add_done_callback(partial(_chain, target=future))
         await self._submit_all()
 
@@ -319,7 +330,7 @@ class OutBatch:
         builder.close()  # complete: the sender need not linger for more records
         try:
             await self.publisher.still_there(tp[0])
-            delivered = await self.publisher.producer.send_batch(builder, tp[0], partition=tp[1])
+            delivered = await self.producer.send_batch(builder, tp[0], partition=tp[1])
         except Exception as e:  # noqa: BLE001 - the records' owners turn it into dead letters
             pending.set_exception(e)
             return
