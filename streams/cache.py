@@ -121,8 +121,8 @@ class Cache:
         return None if raw is None else orjson.loads(raw)
 
     async def set(self, key: str, value: Any) -> None:
-        """Store a JSON-able value in every level."""
-        await self._store(key, orjson.dumps(value))
+        """Store a JSON-able value in every level (L3 included before it returns)."""
+        await self._store(key, orjson.dumps(value), behind=False)
 
     async def delete(self, key: str) -> None:
         """Remove the key from every level (of this process's L1 only: other workers'
@@ -194,13 +194,15 @@ class Cache:
         self._requests["l3", "miss" if found is None else "hit"].inc()
         return found
 
-    async def _store(self, key: str, raw: bytes) -> None:
+    async def _store(self, key: str, raw: bytes, *, behind: bool) -> None:
+        """Every level; with ``behind``, L3 is written with its next flush unless Redis is
+        away (L3 is then what other workers share, so it is written at once)."""
         self._started()
         self._fill_l1(key, raw)
         await self._tier().set(key, raw, self.ttl)
         if self._l3 is not None:
             try:
-                await self._l3.put(key, raw, self.ttl)
+                await self._l3.put(key, raw, self.ttl, behind=behind and not self.degraded)
             except L3_ERRORS as e:
                 self._l3_failed(e)
 
@@ -264,7 +266,7 @@ class Cache:
 
     async def _compute(self, key: str, compute: Callable[[], Awaitable[Any]]) -> bytes:
         raw = orjson.dumps(await compute())
-        await self._store(key, raw)
+        await self._store(key, raw, behind=True)  # computed: other workers have it in L2
         return raw
 
     # -- helpers ------------------------------------------------------------------------

@@ -6,13 +6,15 @@ parent directory and the table are created at start); a URL switches to a server
 key, with the expiry as a wall-clock timestamp: an expired row is never returned, and
 rows expired for good are deleted when a store starts.
 
-Writes are behind: ``put`` keeps the row in memory (``get`` sees it at once) and a
-flush writes what gathered in one transaction, ``FLUSH_EVERY`` seconds after the first
-pending row or at once past ``FLUSH_AT`` rows. One statement and one commit per flush
-instead of a transaction per row: measured under the customer-service flow, per-row
-commits cost about a quarter of a worker's CPU. SQLite runs with ``synchronous=NORMAL``
-(WAL): a commit survives the process, not a power cut, which is what a cache needs. A
-row whose flush fails is lost to L3 only (it is in L2); ``stop`` flushes what is left.
+Writes of computed values are behind: ``put`` keeps the row in memory (``get`` sees it
+at once) and a flush writes what gathered in one transaction, ``FLUSH_EVERY`` seconds
+after the first pending row or at once past ``FLUSH_AT`` rows. One statement and one
+commit per flush instead of a transaction per row: measured under the customer-service
+flow, per-row commits cost about a quarter of a worker's CPU. Explicit sets, and every
+write while Redis is away (L3 is then what workers share), are written before ``put``
+returns. SQLite runs with ``synchronous=NORMAL`` (WAL): a commit survives the process,
+not a power cut, which is what a cache needs. A row whose flush fails is lost to L3 only
+(it is in L2); ``stop`` flushes what is left.
 """
 
 from __future__ import annotations
@@ -102,10 +104,15 @@ class Store:
             row = (await conn.execute(query)).first()
         return None if row is None else (bytes(row[0]), float(row[1]))
 
-    async def put(self, key: str, value: bytes, ttl: float) -> None:
-        """Insert or replace, behind: the row is written with the next flush."""
+    async def put(self, key: str, value: bytes, ttl: float, *, behind: bool = True) -> None:
+        """Insert or replace; ``behind``: with the next flush, else before returning."""
         self._connected()
-        self._pending[key] = (value, time.time() + ttl)
+        row = (value, time.time() + ttl)
+        if not behind:
+            self._pending.pop(key, None)
+            await self._write({key: row})
+            return
+        self._pending[key] = row
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush())
 
