@@ -339,7 +339,7 @@ class App:
             aiter(stream.channel)
             app = stream.app
             inbox = faust_source.inbox_for(app, spec.mailbox, high_water, loop.quiesce)
-            await loop.run(inbox, faust_source.Acknowledgements(app))
+            await loop.run(inbox, inbox)
 
         body.__name__ = spec.name
         return body

@@ -109,7 +109,8 @@ class TransactionalDelivery(Delivery):
 
     def finished(self, record: Inbound) -> None:
         record.handled = True
-        self._start(record.partition, record.track)
+        assert record.track is not None  # noqa: S101 - registered at intake
+        self._start(record.partition, record.track.records)
 
     # -- transactions -------------------------------------------------------------------
     def _start(self, partition: int, queue: Any) -> None:

@@ -14,13 +14,16 @@ our outputs are durable. So records of agent mailboxes take a shorter path:
   or while flow control is suspended, which the consumer fetches again after seeking to
   the committed offset; and it tracks each record it hands out, so that on rebalance and
   shutdown ``Consumer.wait_empty`` waits until our loop acknowledged it;
-* :class:`Acknowledgements` marks a record done (``ack``); faust commits acknowledged
-  offsets. Our loops acknowledge in offset order per partition, which faust's commit
-  logic relies on; ``release`` forgets a record that will not be acknowledged (it is
-  fetched again);
+* the :class:`Inbox` is also how the loop takes records back: ``ack`` marks a record
+  done and faust commits acknowledged offsets (our loops acknowledge in offset order per
+  partition, which faust's commit logic relies on); ``release`` forgets a record that
+  will not be acknowledged (it is fetched again);
 * backpressure per mailbox: an :class:`Inbox` past its high water has its own partitions
   paused (faust's ``pause_partitions``: left out of the fetch), and resumed when it has
   drained to half; the fetch loop never waits for one agent, so other agents keep flowing;
+* backpressure per partition: a partition the loop holds (its head is stuck and it has
+  taken its share of the backlog, see :mod:`streams.inbox`) is paused on its own, and
+  the inbox's resumption leaves it paused until the loop lets it go;
 * on revocation, :class:`_Consumer` gives the agents a bounded time to finish what is in
   flight (they abandon the rest, which is not committed), and commits what was
   acknowledged before faust discards it.
@@ -40,7 +43,6 @@ aiokafka ``AIOKafkaConsumer._fetch_max_wait_ms``.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import time
@@ -50,8 +52,10 @@ from typing import Any, cast
 import faust
 from faust.transport.consumer import CONSUMER_FETCHING, ensure_TP
 from faust.transport.drivers import aiokafka as aiokafka_driver
+from faust.types import TP
 from mode.utils.futures import notify
 
+from streams.inbox import Inbox as BaseInbox
 from streams.transactions import Transactions
 
 log = logging.getLogger(__name__)
@@ -61,8 +65,9 @@ log = logging.getLogger(__name__)
 Quiesce = Callable[[float], Awaitable[None]]
 
 
-class Inbox:
-    """Records of one mailbox on their way to an agent loop; a ``batching.Source``."""
+class Inbox(BaseInbox[Any]):
+    """Records of one mailbox on their way to an agent loop (a ``batching.Source``), and
+    the loop's way back to faust's consumer (a ``loop.Consumer``)."""
 
     def __init__(
         self,
@@ -71,15 +76,14 @@ class Inbox:
         high_water: int,
         quiesce: Quiesce,
     ) -> None:
+        super().__init__()
         self._app = app
         self.topic = topic
         self.quiesce = quiesce
         self._consumer: Any = app.consumer  # our _Consumer
         self._flow = app.flow_control
-        self._items: collections.deque[Any] = collections.deque()
         self._high_water = high_water
         self._low_water = high_water // 2
-        self._waiter: asyncio.Future[None] | None = None
         #: partitions of this mailbox paused because the inbox is full
         self.paused: set[Any] = set()
 
@@ -95,45 +99,22 @@ class Inbox:
             inbound = monitor.stream_inbound_time
             for tp in {m.tp for m in messages}:
                 inbound[tp] = now
-        self._items.extend(messages)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._put(messages)
 
     @property
     def full(self) -> bool:
+        """Records set aside for held partitions do not count: their partitions are
+        paused already, and counting them would pause the others too."""
         return len(self._items) >= self._high_water
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     # -- agent side ---------------------------------------------------------------------
-    async def get(self) -> Any:
-        while True:
-            while not self._items:
-                self._waiter = asyncio.get_running_loop().create_future()
-                try:
-                    await self._waiter
-                finally:
-                    self._waiter = None
-            message = self._take()
-            if message is not None:
-                return message
-
-    def get_nowait(self) -> Any:
-        while self._items:
-            message = self._take()
-            if message is not None:
-                return message
-        raise asyncio.QueueEmpty
-
-    def empty(self) -> bool:
-        return not self._items
-
     def _take(self) -> Any:
-        message = self._items.popleft()
+        message = super()._take()
         if self.paused and len(self._items) <= self._low_water:
             self._consumer.resume_for(self)
+        return message
+
+    def _accept(self, message: Any) -> Any:
         if not self._flow.is_active() or message.generation_id != self._app.consumer_generation_id:
             return None
         # Consumer.track_message without its per-record sensor calls: faust's Monitor
@@ -142,26 +123,29 @@ class Inbox:
         self._consumer._unacked_messages.add(message)
         return message
 
-
-class Acknowledgements:
-    """How an agent loop takes back the records of one faust app
-    (a :class:`streams.loop.Consumer`)."""
-
-    __slots__ = ("app",)
-
-    def __init__(self, app: faust.App) -> None:
-        self.app = app
-
+    # -- loop.Consumer ------------------------------------------------------------------
     def ack(self, message: Any) -> None:
         """The record and everything it produced are durable: its offset may be committed."""
-        self.app.consumer.ack(message)
+        self._consumer.ack(message)
 
     def release(self, message: Any) -> None:
         """Stop tracking a record that will not be acknowledged (abandoned on rebalance or
         shutdown); it is not committed, so it is fetched and handled again."""
-        consumer: Any = self.app.consumer
+        consumer = self._consumer
         consumer._unacked_messages.discard(message)
         notify(consumer._waiting_for_ack)
+
+    @property
+    def partitions(self) -> int:
+        return sum(1 for tp in self._consumer.assignment() if tp.topic == self.topic)
+
+    def hold(self, partition: int) -> None:
+        super().hold(partition)
+        self._consumer.hold(TP(self.topic, partition))
+
+    def unhold(self, partition: int) -> None:
+        super().unhold(partition)
+        self._consumer.unhold(self, TP(self.topic, partition))
 
 
 #: faust hard-codes a 1.5 s fetch long-poll. aiokafka keeps one fetch in flight per broker
@@ -324,8 +308,25 @@ class _Consumer(aiokafka_driver.Consumer):
             log.debug("paused %s: inbox holds %d records", sorted(tps), len(inbox))
 
     def resume_for(self, inbox: Inbox) -> None:
-        tps = inbox.paused & self.assignment()
+        """The inbox has drained: resume its partitions, except those its loop holds."""
+        held = inbox.held
+        tps = {tp for tp in inbox.paused if tp.partition not in held} & self.assignment()
         inbox.paused.clear()
+        self._resume(tps)
+
+    def hold(self, tp: Any) -> None:
+        """An agent loop holds ``tp``: its head is stuck and it has taken its share."""
+        if tp in self.assignment() and tp not in self._paused_partitions:
+            self.pause_partitions({tp})
+            log.debug("held %s", tp)
+
+    def unhold(self, inbox: Inbox, tp: Any) -> None:
+        if inbox.paused:  # the inbox is full: it is resumed with the others
+            inbox.paused.add(tp)
+        else:
+            self._resume({tp} & self.assignment())
+
+    def _resume(self, tps: set[Any]) -> None:
         if tps:
             self.resume_partitions(tps)
             self._resumed.set()

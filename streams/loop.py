@@ -8,8 +8,11 @@ a gate for handling. Batch agents get each window as a list, one window at a tim
 Flow control: intake stops taking while every worker is busy or while ``backlog`` records
 are taken and not yet acknowledged; the inbox then fills up and its partitions are paused
 (see :mod:`streams.faust_source`), so a slow agent holds bounded memory and never stalls
-the others. On rebalance and shutdown, work in flight gets a bounded time; what does not
-finish is abandoned (not committed) and handled again by the partition's next owner.
+the others. Within an agent, a partition whose head is stuck (a slow key) is held once it
+has taken its share of the backlog (see :mod:`streams.acks`), so it never stalls the
+agent's other partitions. On rebalance and shutdown, work in flight gets a bounded time;
+what does not finish is abandoned (not committed) and handled again by the partition's
+next owner.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import asyncio
 import collections
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from config import Limits
-from streams.acks import AckTracker
+from streams.acks import AckTracker, Consumer
 from streams.agent import AgentSpec
 from streams.batching import CloseReason, Source, Window, next_window
 from streams.delivery import Delivery
@@ -37,17 +40,6 @@ from streams.tracing import Tracing
 from streams.transactions import Transactions
 
 log = logging.getLogger(__name__)
-
-
-class Consumer(Protocol):
-    """Takes back the records an agent took: ``ack`` once a record and everything it
-    produced are durable (its offset may be committed), ``release`` for one abandoned
-    (not committed: handled again later). faust's consumer in a worker
-    (:class:`streams.faust_source.Acknowledgements`), memory in :mod:`streams.testing`."""
-
-    def ack(self, message: Any) -> None: ...
-
-    def release(self, message: Any) -> None: ...
 
 
 class AgentLoop:
@@ -74,7 +66,7 @@ class AgentLoop:
         self._batch_size = metrics.batch_size.labels(*labels)
         self._batch_wait = metrics.batch_wait.labels(*labels)
         self._inflight = metrics.inflight.labels(*labels)
-        self.acks = AckTracker(self._ack, self._release, self._acked)
+        self.acks = AckTracker(self._acked, spec.backlog, spec.batch.max_size)
         self.delivery = (
             Delivery(spec, publisher, metrics, self.acks, dedupe, self._fail)
             if transactions is None
@@ -94,13 +86,12 @@ class AgentLoop:
         self._failed: BaseException | None = None
         self._draining = False
         self._task: asyncio.Task[None] | None = None
-        self._consumer: Any = None
 
     # -- intake -------------------------------------------------------------------------
     async def run(self, source: Source[Any], consumer: Consumer) -> None:
         """Consume ``source`` (faust consumer messages) until :meth:`drain`, taking
         records back through ``consumer``."""
-        self._consumer = consumer
+        self.acks.consumer = consumer
         self._task = asyncio.current_task()
         try:
             while not self._draining and self._failed is None:
@@ -156,12 +147,6 @@ class AgentLoop:
         return records
 
     # -- acknowledgement ----------------------------------------------------------------
-    def _ack(self, message: Any) -> None:
-        self._consumer.ack(message)
-
-    def _release(self, message: Any) -> None:
-        self._consumer.release(message)
-
     def _acked(self, _: int) -> None:
         pending = self.acks.pending
         self._inflight.set(pending)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import collections
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas import Envelope, Headers
+
+if TYPE_CHECKING:
+    from streams.acks import PartitionQueue
 
 
 @dataclass(slots=True, eq=False)
@@ -27,5 +29,5 @@ class Inbound:
     claimed: bool = False  # an idempotent agent claimed its ce_id in Redis
     handled: bool = False  # its handling ended (exactly-once: its transaction may start)
     done: bool = False  # handled, and everything it produced is durable
-    track: collections.deque[Inbound] | None = None  # its partition's unacknowledged records
+    track: PartitionQueue | None = None  # its partition's unacknowledged records
     trace: str | None = None  # traceparent for what it produces (its span, when tracing)

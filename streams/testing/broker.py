@@ -20,6 +20,7 @@ from typing import Any
 from aiokafka.partitioner import murmur2
 
 from schemas import Headers
+from streams.inbox import Inbox as BaseInbox
 
 
 @dataclass(slots=True, eq=False)
@@ -131,44 +132,24 @@ class MemoryBatch:
                 future.set_result(record)
 
 
-class Inbox:
+class Inbox(BaseInbox[Record]):
     """The records of one agent's mailbox on their way to its loop, and their fate:
     ``taken`` by the loop, then ``settled`` (acknowledged or released). ``cut`` closes
     the window the loop is gathering, as if its time were up."""
 
-    def __init__(self) -> None:
-        self._items: collections.deque[Record] = collections.deque()
-        self._waiter: asyncio.Future[None] | None = None
+    def __init__(self, partitions: int = 1) -> None:
+        super().__init__()
+        self.partitions = partitions  # the mailbox's, all read by its one loop
         self.taken = 0
         self.acked = 0
         self.released = 0
 
     def put(self, record: Record) -> None:
-        self._items.append(record)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        self._put((record,))
 
-    # -- batching.Source ----------------------------------------------------------------
-    async def get(self) -> Record:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self.get_nowait()
-
-    def get_nowait(self) -> Record:
-        if not self._items:
-            raise asyncio.QueueEmpty
+    def _accept(self, message: Record) -> Record:
         self.taken += 1
-        return self._items.popleft()
-
-    def empty(self) -> bool:
-        return not self._items
-
-    def __len__(self) -> int:
-        return len(self._items)
+        return message
 
     # -- loop.Consumer ------------------------------------------------------------------
     def ack(self, message: Any) -> None:

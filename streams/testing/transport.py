@@ -43,7 +43,7 @@ class MemoryTransport:
     def serve(self, app: App) -> None:
         for spec in app.specs:
             loop = app.agent_loop(self._policy(spec), self.producer)
-            inbox = self.inboxes[spec.name] = Inbox()
+            inbox = self.inboxes[spec.name] = Inbox(self.broker.partitions)
             self.broker.subscribe(spec.mailbox, inbox.put)
             self._tasks.append(asyncio.create_task(loop.run(inbox, inbox), name=spec.name))
 

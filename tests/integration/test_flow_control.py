@@ -14,6 +14,7 @@ import random
 import time
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
 from config import Settings
 from streams import App, Batch, Client, Context, RequestTimeout, UnknownTopic
@@ -158,6 +159,64 @@ async def test_a_swamped_agent_does_not_starve_another_agent_of_the_app(
     )
     assert len(answered) == 100, f"B answered {len(answered)} of 100 within 5 s"
     assert p99 < 0.100, f"B's p99 send-to-reply latency is {p99 * 1000:.1f} ms"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+async def test_a_stuck_partition_holds_back_only_itself(settings: Settings, topic: str) -> None:
+    """A slow key's partition cannot be committed past its unfinished head, so every record
+    taken behind it stays uncommitted. That partition is paused on its own at its share of
+    the backlog, while the other partitions keep flowing (without it, the stuck partition
+    filled the agent-wide backlog and stopped intake for all of them)."""
+    partitions, backlog, slow_calls = 4, 200, 6
+    app = App(f"app-{topic}", settings, partitions=partitions)
+    held_max = 0
+
+    @app.agent(topic, batch=Batch(max_size=20, within=0.05), concurrency=64, backlog=backlog)
+    async def tock(msg: Tick, ctx: Context) -> Tock:
+        await asyncio.sleep(1.0 if msg.key == "slow" else 0.001)
+        return Tock(key=msg.key, seq=msg.seq)
+
+    stuck = _partition(b"slow", partitions)
+    others = [_tick(f"k{i}", i) for i in range(3000)]
+    in_stuck = sum(1 for key, _, _ in others if _partition(key, partitions) == stuck)
+    async with app.running():
+        await produce(settings, topic, [_tick("slow", -1 - i) for i in range(slow_calls)])
+        await produce(settings, topic, others)
+        acks = app.loops["tock"].acks
+
+        async def sample() -> None:
+            nonlocal held_max
+            while True:
+                held_max = max(held_max, acks.holding(stuck))
+                await asyncio.sleep(0.01)
+
+        sampler = asyncio.create_task(sample())
+        try:
+            replies = await collect(settings, f"{topic}.replies", len(others) + slow_calls)
+        finally:
+            sampler.cancel()
+
+    done_at: dict[str, int] = {}
+    for r in replies:
+        t = Tock.model_validate_json(r.value)
+        done_at[t.key] = max(done_at.get(t.key, 0), r.timestamp)
+    slow_done = done_at.pop("slow")
+    late = [k for k, ts in done_at.items() if ts >= slow_done]
+    late_elsewhere = [k for k in late if _partition(k.encode(), partitions) != stuck]
+    print(
+        f"{len(others)} other events, {in_stuck} of them behind the slow key in partition "
+        f"{stuck}: {len(late)} done after the slow key ({len(late_elsewhere)} of other "
+        f"partitions); the stuck partition held at most {held_max} uncommitted records"
+    )
+    assert len(done_at) == len(others), f"{len(others) - len(done_at)} events without a result"
+    assert late_elsewhere == [], f"{len(late_elsewhere)} events of other partitions waited"
+    assert held_max <= backlog // partitions + 20, held_max  # its share, and one window
+
+
+def _partition(key: bytes, partitions: int) -> int:
+    """The partition the producer's default partitioner gives ``key``."""
+    return DefaultPartitioner()(key, list(range(partitions)), list(range(partitions)))
 
 
 async def _first_answer(client: Client, mailbox: str) -> None:

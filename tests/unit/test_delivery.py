@@ -60,7 +60,8 @@ def delivery(broker: Broker, acked: list[int]) -> Delivery:
     spec = SimpleNamespace(
         name="a", mailbox="m", dead_letter_topic="m.dlq", reply_topic="m.replies"
     )
-    acks = AckTracker(lambda m: acked.append(m), lambda m: None, lambda n: None)
+    acks = AckTracker(lambda n: None, 1000, 10)
+    acks.consumer = SimpleNamespace(ack=acked.append, partitions=1)
     return Delivery(spec, broker, Metrics(), acks, None, print)  # type: ignore[arg-type]
 
 
