@@ -105,7 +105,7 @@ class AckTracker:
         acked = 0
         for record in records:
             record.done = True
-            part = cast(PartitionQueue, record.track)  # set by register
+            part: PartitionQueue = record.track  # type: ignore[assignment] # set by register
             queue = part.records
             while queue and queue[0].done:
                 consumer.ack(queue.popleft().source)

@@ -111,7 +111,9 @@ class App:
         * ``concurrency``: handler calls in flight at once; events of the same key run
           one after another in offset order (default 32).
         * ``backlog``: records taken and not yet committed, at most (default 10,000);
-          past it the agent's partitions are paused.
+          past it the agent's partitions are paused. A partition whose oldest record
+          is still running may hold its share (the backlog over the partitions read,
+          at least ``max_size``); past it that partition alone is paused.
         * ``retry``: :class:`Retry` (attempts, backoff, max_backoff, outage).
         * ``timeout``: seconds one handler call may take (default 30).
         * ``idempotent``: claim each ``ce_id`` in Redis so a redelivered event is not
