@@ -1,19 +1,57 @@
-"""Dedupe for agents declared ``idempotent=True``: Redis ``SET NX`` on ``ce_id`` with a TTL.
+"""Dedupe for agents declared ``idempotent=True``: a claim per ``ce_id`` in Redis, with a TTL.
 
-A claim is ``pending`` while the event is handled and becomes ``done`` once every record
-it produced is acknowledged. A redelivered event whose claim is ``done`` is skipped; one
-whose claim is still ``pending`` started before a crash, so its side effects may already
-have happened: it is dead-lettered rather than run twice. The claim of an event that
-became a dead letter is dropped, so that replaying the dead letter handles it again.
+A claim goes through three states:
+
+* ``queued:<token>`` when the event is taken (one pipeline per window). The token names
+  this worker and the record, so a claim is only ever moved on by whoever queued it;
+* ``started:<token>`` just before its handler runs, only if the claim is still the
+  one this worker queued (events starting in the same loop step share one pipeline);
+* ``done`` once every record it produced is acknowledged.
+
+A redelivered event whose claim is ``done`` is skipped. One whose claim is ``queued`` was
+taken but never started (its worker died or lost the partition first), so nothing of it
+happened: the claim is taken over and the event handled. One whose claim is ``started``
+may have had side effects: it is dead-lettered rather than run twice. A worker whose
+queued claim was taken over meanwhile does not start the event. The claim of an event
+that became a dead letter is dropped, so that replaying the dead letter handles it again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 from typing import Literal
 
 import redis.asyncio as aioredis
 
-ClaimState = Literal["new", "pending", "done"]
+from streams.retrying import retrying
+
+log = logging.getLogger(__name__)
+
+ClaimState = Literal["new", "started", "done"]
+
+QUEUED, STARTED, DONE = b"queued:", b"started:", b"done"
+
+#: KEYS[1] the claim; ARGV[1] our queued claim, ARGV[2] the TTL in ms. Claims a new or
+#: never-started event; returns the claim found (nil when none).
+CLAIM = """
+local found = redis.call('GET', KEYS[1])
+if not found or string.sub(found, 1, 7) == 'queued:' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return found
+"""
+
+#: KEYS[1] the claim; ARGV[1] our queued claim, ARGV[2] our started one, ARGV[3] the TTL
+#: in ms. 1 if the claim was still ours and is now started, else 0.
+START = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
 
 
 class Dedupe:
@@ -21,27 +59,74 @@ class Dedupe:
         self.client = client
         self.prefix = f"agentstream:dedupe:{agent}:"
         self.ttl_ms = int(ttl * 1000)
+        self.worker = os.urandom(6).hex()  # this process's claims
+        self._starting: list[tuple[str, str, asyncio.Future[bool]]] = []
 
-    async def claim(self, ids: list[str]) -> list[ClaimState]:
-        if not ids:
+    def token(self, partition: int, offset: int) -> str:
+        """What names one record's claim by this worker."""
+        return f"{self.worker}:{partition}:{offset}"
+
+    async def claim(self, claims: list[tuple[str, str]]) -> list[ClaimState]:
+        """Queue a claim per ``(ce_id, token)``; what each event's claim was."""
+        if not claims:
             return []
+        ttl = self.ttl_ms
         async with self.client.pipeline(transaction=False) as pipe:
-            for event_id in ids:
-                pipe.set(self.prefix + event_id, b"pending", nx=True, px=self.ttl_ms, get=True)
-            previous = await pipe.execute()
-        return [_state(p) for p in previous]
+            for event_id, token in claims:
+                pipe.eval(CLAIM, 1, self.prefix + event_id, QUEUED + token.encode(), ttl)
+            found = await pipe.execute()
+        return [_state(f) for f in found]
+
+    async def start(self, event_id: str, token: str) -> bool:
+        """Mark the claim started if it is still the one queued with ``token``; False if
+        another worker took it over (the event must not run here). Waits while Redis
+        is unavailable."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._starting.append((event_id, token, future))
+        if len(self._starting) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_starts)
+        return await future
+
+    def _flush_starts(self) -> None:
+        starting, self._starting = self._starting, []
+        task = asyncio.get_running_loop().create_task(self._start_all(starting))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # seen by the waiters
+
+    async def _start_all(self, starting: list[tuple[str, str, asyncio.Future[bool]]]) -> None:
+        async def run() -> list[int]:
+            ttl = self.ttl_ms
+            async with self.client.pipeline(transaction=False) as pipe:
+                for event_id, token, _ in starting:
+                    key, mine = self.prefix + event_id, token.encode()
+                    pipe.eval(START, 1, key, QUEUED + mine, STARTED + mine, ttl)
+                return list(await pipe.execute())
+
+        try:
+            started = await retrying(run, "redis (idempotency keys)", log)
+        except asyncio.CancelledError:
+            for _, _, future in starting:
+                future.cancel()
+            raise
+        except Exception as e:
+            for _, _, future in starting:
+                if not future.done():
+                    future.set_exception(e)
+            raise
+        for (_, _, future), ok in zip(starting, started, strict=True):
+            if not future.done():
+                future.set_result(bool(ok))
 
     async def settle(self, done: list[str], dropped: list[str]) -> None:
         """Mark ``done`` handled; forget the claims of ``dropped`` (dead letters)."""
         async with self.client.pipeline(transaction=False) as pipe:
             for event_id in done:
-                pipe.set(self.prefix + event_id, b"done", px=self.ttl_ms)
+                pipe.set(self.prefix + event_id, DONE, px=self.ttl_ms)
             if dropped:
                 pipe.delete(*(self.prefix + event_id for event_id in dropped))
             await pipe.execute()
 
 
-def _state(previous: bytes | None) -> ClaimState:
-    if previous is None:
+def _state(found: bytes | None) -> ClaimState:
+    if found is None or found.startswith(QUEUED):
         return "new"
-    return "done" if previous == b"done" else "pending"
+    return "done" if found == DONE else "started"

@@ -92,21 +92,41 @@ class Processor:
         if self.dedupe is None or not ready:
             return ready
         dedupe = self.dedupe
-        ids = [r.envelope.id for r, _, _ in ready if r.envelope]
-        states = await retrying(lambda: dedupe.claim(ids), "redis (idempotency keys)", log)
+        claims = [
+            (r.envelope.id, dedupe.token(r.partition, r.offset)) for r, _, _ in ready if r.envelope
+        ]
+        states = await retrying(lambda: dedupe.claim(claims), "redis (idempotency keys)", log)
         kept: list[Ready] = []
         for item, state in zip(ready, states, strict=True):
             record = item[0]
             if state == "new":
                 record.claimed = True
                 kept.append(item)
-            elif state == "pending":
+            elif state == "started":
                 record.claimed = True  # dropped with the dead letter, so a replay runs it
                 err = DuplicateDelivery("handling of this ce_id started before and did not finish")
                 self._fail(record, err, 0)
             else:
                 self.delivery.finished(record)  # handled before: nothing to do
         return kept
+
+    async def _start(self, record: Inbound) -> bool:
+        """An idempotent agent's claim is marked started before the handler runs; False
+        (and the event is finished with no outcome) when another worker took the claim
+        over since it was queued here: that worker handles it."""
+        if not record.claimed or self.dedupe is None or record.envelope is None:
+            return True
+        if await self.dedupe.start(
+            record.envelope.id, self.dedupe.token(record.partition, record.offset)
+        ):
+            return True
+        record.claimed = False  # the claim is another worker's now
+        log.info(
+            "agent %s: event %s was taken over by another worker before it started here",
+            self.spec.name, record.envelope.id,
+        )  # fmt: skip
+        self.delivery.finished(record)
+        return False
 
     # -- handling -----------------------------------------------------------------------
     async def handle_event(self, item: Ready) -> None:
@@ -115,6 +135,8 @@ class Processor:
         record, route, msg = item
         envelope = record.envelope
         assert envelope is not None  # noqa: S101 - set by prepare
+        if record.claimed and not await self._start(record):
+            return
         name, state = self.spec.name, self.state
         started = time.perf_counter()
         ctx = Context(name, record, envelope, state)
@@ -162,6 +184,11 @@ class Processor:
 
     async def handle_batch(self, ready: list[Ready]) -> None:
         """Run a batch handler over the window's events, one result per event."""
+        if self.dedupe is not None:
+            started = await asyncio.gather(*(self._start(r) for r, _, _ in ready))
+            ready = [item for item, ok in zip(ready, started, strict=True) if ok]
+            if not ready:
+                return
         records = [r for r, _, _ in ready]
         if self.tracing is not None:
             with self.tracing.events(self.spec, records):

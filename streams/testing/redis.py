@@ -20,6 +20,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from streams.cache_redis import UNLOCK
+from streams.idempotency import CLAIM, QUEUED, START
 
 Value = bytes | list[bytes] | dict[bytes, bytes]
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -225,14 +226,25 @@ def _hgetall(r: MemoryRedis, key: Any) -> dict[bytes, bytes]:
     return dict(r.value(key, dict) or {})
 
 
-def _eval(r: MemoryRedis, script: Any, numkeys: Any, *keys_and_args: Any) -> int:
-    """The scripts agentstream runs: the cache's unlock (delete if still ours)."""
-    if script != UNLOCK:
-        raise ResponseError("MemoryRedis runs only agentstream's own scripts")
-    key, token = keys_and_args[0], keys_and_args[int(numkeys)]
-    if r.value(key, bytes) == r.encode(token):
-        return int(r.drop(key))
-    return 0
+def _eval(r: MemoryRedis, script: Any, numkeys: Any, *keys_and_args: Any) -> Any:
+    """The scripts agentstream runs: the cache's unlock (delete if still ours) and the
+    idempotency claims (see :mod:`streams.idempotency`)."""
+    key, args = keys_and_args[0], keys_and_args[int(numkeys) :]
+    if script == UNLOCK:
+        if r.value(key, bytes) == r.encode(args[0]):
+            return int(r.drop(key))
+        return 0
+    if script == CLAIM:
+        found = r.value(key, bytes)
+        if found is None or found.startswith(QUEUED):
+            _set(r, key, args[0], "PX", args[1])
+        return found
+    if script == START:
+        if r.value(key, bytes) == r.encode(args[0]):
+            _set(r, key, args[1], "PX", args[2])
+            return 1
+        return 0
+    raise ResponseError("MemoryRedis runs only agentstream's own scripts")
 
 
 def _scan(r: MemoryRedis, cursor: Any, *tokens: Any) -> tuple[int, list[bytes]]:

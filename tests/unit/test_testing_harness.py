@@ -26,6 +26,7 @@ from streams import (
     Retry,
     handler,
 )
+from streams.codec import encode
 from streams.testing import TestApp, headers_for
 
 
@@ -323,6 +324,34 @@ async def test_an_idempotent_agent_handles_a_redelivered_event_once() -> None:
     assert handled[1] != handled[0]
     assert len(t.messages("payments.replies", Answer)) == 2
     assert t.dead_letters("payments") == []
+
+
+async def test_an_event_its_last_worker_took_but_never_started_is_handled_not_dead_lettered() -> (
+    None
+):
+    """A worker that dies with events waiting for their turn leaves their claims queued:
+    nothing of them happened, so the next worker handles them. One whose handler had
+    started may have had side effects: that one is a dead letter."""
+    app = new_app("idem")
+    handled: list[str] = []
+
+    @app.agent("payments", idempotent=True)
+    async def pay(msg: Question, ctx: Context) -> Answer:
+        handled.append(msg.text)
+        return Answer(text="paid", by=ctx.agent)
+
+    async with TestApp(app) as t:
+        claims = f"agentstream:dedupe:{app.id}.pay:"
+        queued, started = (Envelope.new(Question.message_type, "t") for _ in range(2))
+        await t.redis.set(claims + queued.id, b"queued:0badc0ffee00:0:3")
+        await t.redis.set(claims + started.id, b"started:0badc0ffee00:0:4")
+        t.send_raw("payments", encode(Question(text="queued")), headers=queued.to_headers())
+        t.send_raw("payments", encode(Question(text="started")), headers=started.to_headers())
+        await t.drain()
+
+    assert handled == ["queued"]
+    (letter,) = t.dead_letters("payments")
+    assert letter.header("dlq.error.class") == "streams.processor.DuplicateDelivery"
 
 
 async def test_keyed_state_persists_across_events_and_not_across_runs() -> None:
