@@ -35,6 +35,19 @@ def broker_down() -> None:
     print("kafka stopped" if LocalKafka(Settings()).down() else "kafka was not running")
 
 
+@broker.command("reset")
+def broker_reset(
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Stop the local broker and delete its data (every topic, record and committed
+    offset). Test runs leave topics behind; a broker with tens of thousands of
+    partitions starts slowly and can run out of file handles."""
+    kafka = LocalKafka(Settings())
+    if not yes:
+        typer.confirm(f"delete every topic of the local broker ({kafka.data})?", abort=True)
+    print("kafka data deleted" if kafka.reset() else "kafka had no data")
+
+
 @broker.command("status")
 def broker_status() -> None:
     """Say whether the local broker runs and answers; exit 1 if not."""

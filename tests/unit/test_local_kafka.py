@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from streams.tools.local.kafka import _cluster_id
 
 
@@ -13,3 +15,15 @@ def test_the_broker_config_files_are_found_where_the_package_keeps_them() -> Non
 
     assert (KAFKA_CONFIG_DIR / "pom.xml").is_file()
     assert (KAFKA_CONFIG_DIR / "log4j2.properties").is_file()
+
+
+def test_reset_deletes_the_data_of_a_broker_that_is_not_running(tmp_path: Path) -> None:
+    from config import Settings
+    from streams.tools.local import LocalKafka
+
+    kafka = LocalKafka(Settings(local={"home": tmp_path}))
+    (kafka.data / "topic-0").mkdir(parents=True)
+    (kafka.data / "meta.properties").write_text("cluster.id=x\n")
+    assert kafka.reset()
+    assert not kafka.data.exists()
+    assert not kafka.reset()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import shutil
 import socket
 import subprocess
 import uuid
@@ -121,6 +122,15 @@ class LocalKafka:
 
     def down(self) -> bool:
         return self.daemon.stop()
+
+    def reset(self) -> bool:
+        """Stop the broker and delete its data: every topic, record and committed offset.
+        The next ``up`` formats a fresh log directory. True if there was data."""
+        self.down()
+        if not self.data.exists():
+            return False
+        shutil.rmtree(self.data)
+        return True
 
     def status(self) -> BrokerStatus:
         pid = self.daemon.pid()
