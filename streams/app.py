@@ -109,7 +109,8 @@ class App:
         * ``batch``: how windows close (:class:`Batch`: ``max_size``, ``within``,
           ``eager``); windows are the unit of intake, not a gate for handling.
         * ``concurrency``: handler calls in flight at once; events of the same key run
-          one after another in offset order (default 32).
+          one after another in offset order (default 32). For a batch agent, windows
+          handled at once; a window sharing a key with one in flight waits for it.
         * ``backlog``: records taken and not yet committed, at most (default 10,000);
           past it the agent's partitions are paused. A partition whose oldest record
           is still running may hold its share (the backlog over the partitions read,

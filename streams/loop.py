@@ -3,7 +3,9 @@
 Intake takes windows from the mailbox's inbox (size/time/eager) and hands their events to
 the :class:`~streams.lanes.Lanes` as soon as a worker is free, while earlier windows'
 slow calls are still running: windows are the unit of intake, claims and metrics, never
-a gate for handling. Batch agents get each window as a list, one window at a time.
+a gate for handling. Batch agents get each window as a list; up to ``concurrency``
+windows are handled at once, and a window that shares a key with one still being handled
+waits for it, so a key's events are still handled in offset order.
 
 Flow control: intake stops taking while every worker is busy or while ``backlog`` records
 are taken and not yet acknowledged; the inbox then fills up and its partitions are paused
@@ -21,6 +23,7 @@ import asyncio
 import collections
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from config import Limits
@@ -86,6 +89,8 @@ class AgentLoop:
         self._failed: BaseException | None = None
         self._draining = False
         self._task: asyncio.Task[None] | None = None
+        self._batches: set[asyncio.Task[None]] = set()  # windows a batch handler is handling
+        self._batch_keys: dict[bytes, int] = {}  # their keys, with how many windows have each
 
     # -- intake -------------------------------------------------------------------------
     async def run(self, source: Source[Any], consumer: Consumer) -> None:
@@ -141,10 +146,35 @@ class AgentLoop:
             return records  # abandoned while claiming: released, fetched again
         if self.spec.batch_fn is not None:
             if ready:
-                await processor.handle_batch(ready)
+                await self._start_batch(ready, epoch)
             return records
         self.lanes.submit(ready)
         return records
+
+    async def _start_batch(self, ready: list[Ready], epoch: int) -> None:
+        """Hand a window to the batch handler once fewer than ``concurrency`` windows are
+        being handled and none of them has a key of this one."""
+        keys = {k for k in map(event_key, ready) if k is not None}
+        running = self._batches
+        while len(running) >= self.spec.concurrency or not keys.isdisjoint(self._batch_keys):
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        if epoch != self._epoch:
+            return  # abandoned meanwhile: released, fetched again
+        for k in keys:
+            self._batch_keys[k] = self._batch_keys.get(k, 0) + 1
+        task = asyncio.create_task(self.processor.handle_batch(ready))
+        running.add(task)
+        task.add_done_callback(partial(self._batch_done, keys))
+
+    def _batch_done(self, keys: set[bytes], task: asyncio.Task[None]) -> None:
+        self._batches.discard(task)
+        batch_keys = self._batch_keys
+        for k in keys:
+            n = batch_keys.pop(k, 1) - 1
+            if n > 0:
+                batch_keys[k] = n
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self._fail(exc)
 
     # -- acknowledgement ----------------------------------------------------------------
     def _acked(self, _: int) -> None:
@@ -201,6 +231,8 @@ class AgentLoop:
         try:
             async with asyncio.timeout_at(deadline):
                 await self._admitted.wait()
+                if self._batches:
+                    await asyncio.wait(self._batches)
                 await self.lanes.wait_idle()
                 await self.delivery.wait_idle()
         except TimeoutError:
@@ -213,6 +245,10 @@ class AgentLoop:
         self._epoch += 1
         self.lanes.clear()
         if cancel:
+            batches = list(self._batches)
+            for task in batches:
+                task.cancel()
+            await asyncio.gather(*batches, return_exceptions=True)
             await self.lanes.stop()
             self.delivery.cancel()
         return self.acks.abandon()

@@ -460,3 +460,36 @@ async def test_sending_outside_the_run_and_running_twice_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="runs once"):
         await t.start()
     assert app.transport is None
+
+
+async def test_a_batch_agent_handles_windows_at_once_but_never_two_with_one_key() -> None:
+    """Slow bulk calls overlap up to ``concurrency`` windows; a window sharing a key with
+    one in flight waits for it, so each key's events are handled in order."""
+    app = new_app("overlap")
+    running: set[str] = set()
+    most = 0
+    seen: dict[str, list[int]] = {}
+
+    @app.agent("lines", batch=Batch(max_size=4, within=0.01), concurrency=3)
+    async def lines(batch: list[Question], ctx: BatchContext) -> list[None]:
+        nonlocal most
+        keys = {m.text.split(":")[0] for m in batch}
+        assert not keys & running, f"{keys & running} in two windows at once"
+        running.update(keys)
+        most = max(most, len(running))
+        await asyncio.sleep(0.02)
+        for m in batch:
+            key, seq = m.text.split(":")
+            seen.setdefault(key, []).append(int(seq))
+        running.difference_update(keys)
+        return [None] * len(batch)
+
+    async with TestApp(app) as t:
+        for i in range(120):
+            key = f"k{i % 12}" if i % 5 else "hot"
+            t.send("lines", Question(text=f"{key}:{i}"), key=key.encode())
+        await t.drain()
+
+    assert sum(map(len, seen.values())) == 120
+    assert all(seqs == sorted(seqs) for seqs in seen.values())
+    assert most > 4, "windows never overlapped"  # more keys at once than one window holds
