@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from functools import partial
 from typing import Any
 
@@ -48,6 +47,7 @@ from streams.idempotency import Dedupe
 from streams.metrics import Metrics
 from streams.publisher import OutBatch, Producer, Publisher, Record
 from streams.records import Inbound
+from streams.retrying import retrying
 from streams.transactions import Fenced, Transactions
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,6 @@ FENCED = (ProducerFenced, InvalidProducerEpoch, TransactionalIdAuthorizationFail
 #: Failures a transaction is sent again after (with a new producer): the broker's, and an
 #: output rejected for good (its event is a dead letter in the next attempt).
 RETRIED = (KafkaError, ProduceError, OSError, TimeoutError)
-FIRST_DELAY = 0.05
-MAX_DELAY = 2.0
-LOG_EVERY = 10.0
 
 
 class TransactionalDelivery(Delivery):
@@ -142,37 +139,36 @@ class TransactionalDelivery(Delivery):
         it commits; then acknowledge ``run``."""
         mailbox = self.spec.mailbox
         offsets = {TopicPartition(mailbox, partition): run[-1].offset + 1}
-        delay, failures, logged = FIRST_DELAY, 0, -LOG_EVERY
-        while True:
+
+        async def attempt() -> None:
             try:
                 await self._check_topics(run)
                 await self._transaction(
                     self.transactions.producer(mailbox, partition), run, offsets
                 )
-                break
             except FENCED as e:
                 raise Fenced(
                     f"{mailbox}[{partition}]: another worker took the partition over "
                     f"({type(e).__name__}); this worker's open transaction is discarded"
                 ) from e
-            except RETRIED as e:
-                failures += 1
-                now = asyncio.get_running_loop().time()
-                if now - logged >= LOG_EVERY:
-                    logged = now
-                    log.warning(
-                        "agent %s: a transaction of %s[%d] failed (%d in a row), sending "
-                        "it again: %r",
-                        self.spec.name, mailbox, partition, failures, e,
-                    )  # fmt: skip
-            await asyncio.sleep(delay / 2 + random.uniform(0, delay / 2))  # noqa: S311
-            delay = min(MAX_DELAY, delay * 2)
-            try:  # a fresh producer: its start aborts what the failed one left open
+
+        async def renew() -> (
+            None
+        ):  # a fresh producer: its start aborts what the failed one left open
+            try:
                 await self.transactions.renew(mailbox, partition)
             except FENCED as e:
                 raise Fenced(f"{mailbox}[{partition}]: {type(e).__name__}") from e
             except RETRIED as e:
                 log.debug("renewing the producer of %s[%d] failed: %r", mailbox, partition, e)
+
+        await retrying(
+            attempt,
+            f"agent {self.spec.name}: the transactions of {mailbox}[{partition}]",
+            log,
+            transient=lambda e: isinstance(e, RETRIED),
+            between=renew,
+        )
         produced = sum(len(r.outputs) for r in run)
         self._produced.inc(produced)
         self._dead.inc(sum(1 for r in run if r.letter is not None))

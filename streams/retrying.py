@@ -24,17 +24,27 @@ MAX_DELAY = 2.0
 LOG_EVERY = 10.0  # seconds between warnings while a dependency stays away
 
 
-async def retrying(op: Callable[[], Awaitable[T]], what: str, log: logging.Logger) -> T:
-    """Await ``op()`` until it succeeds; transient errors are retried with backoff and
-    logged (once, then every ``LOG_EVERY`` seconds); others propagate."""
+async def retrying(
+    op: Callable[[], Awaitable[T]],
+    what: str,
+    log: logging.Logger,
+    *,
+    transient: Callable[[BaseException], bool] = is_transient,
+    between: Callable[[], Awaitable[None]] | None = None,
+) -> T:
+    """Await ``op()`` until it succeeds; ``transient`` errors are retried with backoff and
+    logged (once, then every ``LOG_EVERY`` seconds); others propagate. ``between`` runs
+    after each backoff, before the next attempt (to renew a client, say)."""
     delay = FIRST_DELAY
     failures = 0
     since = logged = 0.0
     while True:
+        if failures and between is not None:
+            await between()
         try:
             result = await op()
         except Exception as e:
-            if not is_transient(e):
+            if not transient(e):
                 raise
             now = time.monotonic()
             if failures == 0:
