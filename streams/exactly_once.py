@@ -152,9 +152,8 @@ class TransactionalDelivery(Delivery):
                     f"({type(e).__name__}); this worker's open transaction is discarded"
                 ) from e
 
-        async def renew() -> (
-            None
-        ):  # a fresh producer: its start aborts what the failed one left open
+        async def renew() -> None:
+            """A fresh producer: its start aborts what the failed one left open."""
             try:
                 await self.transactions.renew(mailbox, partition)
             except FENCED as e:
