@@ -64,6 +64,7 @@ class AckTracker:
         self._least_share = least_share
         self._partitions: dict[int, PartitionQueue] = {}
         self.pending = 0
+        self.held = 0  # partitions held
 
     @property
     def share(self) -> int:
@@ -96,6 +97,7 @@ class AckTracker:
         n = len(part.records)
         if not part.held and n >= self._least_share and n >= self.share:
             part.held = True
+            self.held += 1
             cast(Consumer, self.consumer).hold(part.number)
 
     def done(self, records: Iterable[Inbound]) -> None:
@@ -112,6 +114,7 @@ class AckTracker:
                 acked += 1
             if part.held and len(queue) <= self.share // 2:
                 part.held = False
+                self.held -= 1
                 consumer.unhold(part.number)
         if acked:
             self.pending -= acked
@@ -139,5 +142,6 @@ class AckTracker:
                 consumer.unhold(part.number)
         self._partitions.clear()
         self.pending = 0
+        self.held = 0
         self._on_acked(0)
         return dropped

@@ -69,6 +69,7 @@ class AgentLoop:
         self._batch_size = metrics.batch_size.labels(*labels)
         self._batch_wait = metrics.batch_wait.labels(*labels)
         self._inflight = metrics.inflight.labels(*labels)
+        self._held = metrics.held.labels(*labels)
         self.acks = AckTracker(self._acked, spec.backlog, spec.batch.max_size)
         self.delivery = (
             Delivery(spec, publisher, metrics, self.acks, dedupe, self._fail)
@@ -138,6 +139,7 @@ class AgentLoop:
         self._batch_size.observe(n)
         self.acks.register(records)
         self._inflight.set(self.acks.pending)
+        self._held.set(self.acks.held)
         epoch = self._epoch
         processor = self.processor
         ready = [r for r in map(processor.prepare, records) if r is not None]
@@ -180,6 +182,7 @@ class AgentLoop:
     def _acked(self, _: int) -> None:
         pending = self.acks.pending
         self._inflight.set(pending)
+        self._held.set(self.acks.held)
         if pending < self.spec.backlog:
             self._room.set()
 

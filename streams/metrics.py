@@ -56,6 +56,13 @@ class Metrics:
         self.inflight = Gauge(
             "agentstream_inflight_messages", "Events taken but not yet done.", at, registry=r
         )
+        self.held = Gauge(
+            "agentstream_partitions_held",
+            "Partitions paused on their own: their oldest event is still running and they "
+            "hold their share of the backlog.",
+            at,
+            registry=r,
+        )
         self.lag = Gauge(
             "agentstream_consumer_lag",
             "End offset minus committed offset, per assigned partition (every 2 s).",

@@ -7,12 +7,13 @@ import time
 import uuid
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from config import Settings
 from tests.integration.apps import Work
 from tests.integration.helpers import event, produce
-from tests.integration.processes import EnvWorkers
+from tests.integration.processes import EnvWorkers, free_port
 from tests.integration.test_delivery import Outcomes, _topics_exist
 from tests.integration.workers import wait_until
 
@@ -100,3 +101,75 @@ async def _abandoned(workers: EnvWorkers) -> bool:
 async def _count(outcomes: Outcomes, ids: list[str]) -> bool:
     await outcomes.poll()
     return all(i in outcomes.results for i in ids)
+
+
+def _held_app_module(mailbox: str) -> str:
+    """A backlog of 40 over 4 partitions: a partition holds 10 records at most. With
+    ``TESTAPP_OTHER`` set, the worker reads another topic in the same group: its joining
+    is a rebalance that leaves every partition of the mailbox where it was."""
+    return f"""\
+import asyncio
+import os
+
+from streams import App, Batch, Context, Retry
+from tests.integration.apps import Result, Work
+
+app = App("app-{mailbox}", partitions={PARTITIONS})
+mailbox = {mailbox!r} + ("-other" if os.environ.get("TESTAPP_OTHER") else "")
+
+
+@app.agent(mailbox, batch=Batch(max_size=10, within=0.05), concurrency=8, backlog=40,
+           timeout=90, retry=Retry(attempts=1, outage=0))
+async def work(msg: Work, ctx: Context) -> Result:
+    if msg.fail:
+        await asyncio.sleep({HELD_SECONDS})
+    return Result(id=msg.id, worker=os.getpid())
+"""
+
+
+HELD_SECONDS = 30.0  # outlasts worker 1's start and the revocation budget
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_a_partition_held_behind_a_slow_call_flows_again_after_a_rebalance(
+    settings: Settings, topic: str, tmp_path: Path
+) -> None:
+    """Worker 0 holds the slow call's partition (paused on its own) when a worker of
+    another topic joins its group: the revocation abandons the call and lets the
+    partition go, and worker 0, assigned it again, must take its records again: every
+    event gets its result, nothing stays paused or set aside."""
+    port = free_port()
+    env = {"AGENTSTREAM_LIMITS__REVOKE_TIMEOUT": str(REVOKE_TIMEOUT)}
+    workers = EnvWorkers(
+        settings, tmp_path, _held_app_module(topic),
+        {0: {**env, "AGENTSTREAM_WEB_PORT": str(port)}, 1: {**env, "TESTAPP_OTHER": "1"}},
+    )  # fmt: skip
+    outcomes = Outcomes(settings, topic)
+    slow_ids, slow = _events(1, stuck=1)
+    ids, others = _events(400)
+    workers.start(0)
+    try:
+        await wait_until(lambda: _topics_exist(settings, topic), 60, "the app's topics")
+        await wait_until(lambda: workers.ready(0), 60, "worker 0 ready")
+        await outcomes.consumer.start()
+        await produce(settings, topic, slow + others)
+        await wait_until(lambda: _held(port), 30, "worker 0 to hold the slow call's partition")
+        workers.start(1)
+        await wait_until(lambda: workers.ready(1), 60, "worker 1 ready")
+        await wait_until(lambda: _abandoned(workers), 40, "worker 0 to abandon the slow call")
+        await wait_until(lambda: _count(outcomes, ids + slow_ids), 90, "every outcome")
+        logs = workers.logs()
+    finally:
+        workers.stop_all()
+        await outcomes.consumer.stop()
+    assert outcomes.duplicates() <= len(ids), logs  # at most handled again, never lost
+
+
+async def _held(port: int) -> bool:
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as r:
+        text = await r.text()
+    return any(
+        line.startswith("agentstream_partitions_held{") and float(line.split()[-1]) >= 1
+        for line in text.splitlines()
+    )
