@@ -5,7 +5,10 @@ A claim goes through three states:
 * ``queued:<token>`` when the event is taken (one pipeline per window). The token names
   this worker and the record, so a claim is only ever moved on by whoever queued it;
 * ``started:<token>`` just before its handler runs, only if the claim is still the
-  one this worker queued (events starting in the same loop step share one pipeline);
+  one this worker queued (events starting in the same loop step share one pipeline).
+  An event with no earlier event of its key running or waiting is claimed ``started``
+  at once, which saves that second round trip: it waits only for a free worker, and
+  intake takes no more events while any does (at most a window of them);
 * ``done`` once every record it produced is acknowledged.
 
 A redelivered event whose claim is ``done`` is skipped. One whose claim is ``queued`` was
@@ -21,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Literal
+from typing import Literal, cast
 
 import redis.asyncio as aioredis
 
@@ -33,19 +36,10 @@ ClaimState = Literal["new", "started", "done"]
 
 QUEUED, STARTED, DONE = b"queued:", b"started:", b"done"
 
-#: KEYS[1] the claim; ARGV[1] our queued claim, ARGV[2] the TTL in ms. Claims a new or
-#: never-started event; returns the claim found (nil when none).
-CLAIM = """
-local found = redis.call('GET', KEYS[1])
-if not found or string.sub(found, 1, 7) == 'queued:' then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-end
-return found
-"""
-
-#: KEYS[1] the claim; ARGV[1] our queued claim, ARGV[2] our started one, ARGV[3] the TTL
-#: in ms. 1 if the claim was still ours and is now started, else 0.
-START = """
+#: Compare and set. KEYS[1] the claim; ARGV[1] the value expected, ARGV[2] the new one,
+#: ARGV[3] the TTL in ms. 1 if the claim held the value expected and now holds the new
+#: one, else 0. Takes over a never-started claim, and starts a queued one.
+SWAP = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
@@ -66,15 +60,29 @@ class Dedupe:
         """What names one record's claim by this worker."""
         return f"{self.worker}:{partition}:{offset}"
 
-    async def claim(self, claims: list[tuple[str, str]]) -> list[ClaimState]:
-        """Queue a claim per ``(ce_id, token)``; what each event's claim was."""
+    async def claim(self, claims: list[tuple[str, str, bool]]) -> list[ClaimState]:
+        """A claim per ``(ce_id, token, starts)``: ``started`` for an event that starts at
+        once, else ``queued``; what each event's claim was. One ``SET NX GET`` each; a
+        claim found queued (its worker never started it) is taken over by compare and
+        set, again with what is found if it changed meanwhile."""
         if not claims:
             return []
-        ttl = self.ttl_ms
+        ttl, prefix = self.ttl_ms, self.prefix
+        mine = [(STARTED if starts else QUEUED) + token.encode() for _, token, starts in claims]
         async with self.client.pipeline(transaction=False) as pipe:
-            for event_id, token in claims:
-                pipe.eval(CLAIM, 1, self.prefix + event_id, QUEUED + token.encode(), ttl)
-            found = await pipe.execute()
+            for (event_id, _, _), value in zip(claims, mine, strict=True):
+                pipe.set(prefix + event_id, value, nx=True, px=ttl, get=True)
+            found: list[bytes | None] = await pipe.execute()
+        while taking := [i for i, f in enumerate(found) if f is not None and f.startswith(QUEUED)]:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for i in taking:
+                    key = prefix + claims[i][0]
+                    pipe.eval(SWAP, 1, key, cast(bytes, found[i]), mine[i], ttl)
+                    pipe.set(key, mine[i], nx=True, px=ttl, get=True)  # gone meanwhile: ours
+                answers = await pipe.execute()
+            for n, i in enumerate(taking):
+                swapped, now = answers[2 * n], answers[2 * n + 1]
+                found[i] = None if swapped else now  # changed meanwhile: look again
         return [_state(f) for f in found]
 
     async def start(self, event_id: str, token: str) -> bool:
@@ -98,7 +106,7 @@ class Dedupe:
             async with self.client.pipeline(transaction=False) as pipe:
                 for event_id, token, _ in starting:
                     key, mine = self.prefix + event_id, token.encode()
-                    pipe.eval(START, 1, key, QUEUED + mine, STARTED + mine, ttl)
+                    pipe.eval(SWAP, 1, key, QUEUED + mine, STARTED + mine, ttl)
                 return list(await pipe.execute())
 
         try:
@@ -127,6 +135,6 @@ class Dedupe:
 
 
 def _state(found: bytes | None) -> ClaimState:
-    if found is None or found.startswith(QUEUED):
+    if found is None:
         return "new"
     return "done" if found == DONE else "started"

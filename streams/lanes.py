@@ -82,6 +82,20 @@ class Lanes(Generic[T]):
         """Nothing running, runnable or parked."""
         return not (self._running or self._ready or self._parked)
 
+    def parks(self, items: list[T]) -> list[bool]:
+        """For each of ``items``, whether it would be parked if submitted now: an earlier
+        event of its key runs or waits. The others run as soon as a worker is free (and
+        intake takes no more while any waits for one)."""
+        lanes, key = self._lanes, self._key
+        seen: set[Hashable] = set()
+        out = []
+        for item in items:
+            k = key(item)
+            out.append(k is not None and (k in lanes or k in seen))
+            if k is not None:
+                seen.add(k)
+        return out
+
     async def wait_room(self) -> None:
         """Return once a worker could start another event."""
         while self._ready:

@@ -143,7 +143,8 @@ class AgentLoop:
         epoch = self._epoch
         processor = self.processor
         ready = [r for r in map(processor.prepare, records) if r is not None]
-        ready = await processor.claim(ready)
+        if processor.dedupe is not None and ready:
+            ready = await processor.claim(ready, self._starts(ready))
         if epoch != self._epoch:
             return records  # abandoned while claiming: released, fetched again
         if self.spec.batch_fn is not None:
@@ -152,6 +153,15 @@ class AgentLoop:
             return records
         self.lanes.submit(ready)
         return records
+
+    def _starts(self, ready: list[Ready]) -> list[bool]:
+        """Which events start as soon as a worker is free, not behind an earlier event
+        of their key (their idempotency claims are taken as started at once)."""
+        if self.spec.batch_fn is None:
+            return [not parked for parked in self.lanes.parks(ready)]
+        keys = {k for k in map(event_key, ready) if k is not None}
+        now = len(self._batches) < self.spec.concurrency and keys.isdisjoint(self._batch_keys)
+        return [now] * len(ready)
 
     async def _start_batch(self, ready: list[Ready], epoch: int) -> None:
         """Hand a window to the batch handler once fewer than ``concurrency`` windows are

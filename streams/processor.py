@@ -86,21 +86,24 @@ class Processor:
             return None
         return record, route, msg
 
-    async def claim(self, ready: list[Ready]) -> list[Ready]:
-        """Keep the events this agent has not handled before (Redis ``SET NX``); waits
-        while Redis is unavailable."""
+    async def claim(self, ready: list[Ready], starts: list[bool]) -> list[Ready]:
+        """Keep the events this agent has not handled before; waits while Redis is
+        unavailable. ``starts``: which events start at once (claimed started); the
+        others are claimed queued and marked started when their turn comes."""
         if self.dedupe is None or not ready:
             return ready
         dedupe = self.dedupe
         claims = [
-            (r.envelope.id, dedupe.token(r.partition, r.offset)) for r, _, _ in ready if r.envelope
+            (r.envelope.id if r.envelope else "", dedupe.token(r.partition, r.offset), now)
+            for (r, _, _), now in zip(ready, starts, strict=True)
         ]
         states = await retrying(lambda: dedupe.claim(claims), "redis (idempotency keys)", log)
         kept: list[Ready] = []
-        for item, state in zip(ready, states, strict=True):
+        for item, state, now in zip(ready, states, starts, strict=True):
             record = item[0]
             if state == "new":
                 record.claimed = True
+                record.queued = not now
                 kept.append(item)
             elif state == "started":
                 record.claimed = True  # dropped with the dead letter, so a replay runs it
@@ -111,19 +114,19 @@ class Processor:
         return kept
 
     async def _start(self, record: Inbound) -> bool:
-        """An idempotent agent's claim is marked started before the handler runs; False
-        (and the event is finished with no outcome) when another worker took the claim
-        over since it was queued here: that worker handles it."""
-        if not record.claimed or self.dedupe is None or record.envelope is None:
+        """An idempotent agent's queued claim is marked started before the handler runs;
+        False (and the event is finished with no outcome) when another worker took the
+        claim over since it was queued here: that worker handles it."""
+        dedupe, envelope = self.dedupe, record.envelope
+        if not record.queued or dedupe is None or envelope is None:
             return True
-        if await self.dedupe.start(
-            record.envelope.id, self.dedupe.token(record.partition, record.offset)
-        ):
+        record.queued = False
+        if await dedupe.start(envelope.id, dedupe.token(record.partition, record.offset)):
             return True
         record.claimed = False  # the claim is another worker's now
         log.info(
             "agent %s: event %s was taken over by another worker before it started here",
-            self.spec.name, record.envelope.id,
+            self.spec.name, envelope.id,
         )  # fmt: skip
         self.delivery.finished(record)
         return False
@@ -135,7 +138,7 @@ class Processor:
         record, route, msg = item
         envelope = record.envelope
         assert envelope is not None  # noqa: S101 - set by prepare
-        if record.claimed and not await self._start(record):
+        if record.queued and not await self._start(record):
             return
         name, state = self.spec.name, self.state
         started = time.perf_counter()
@@ -184,7 +187,7 @@ class Processor:
 
     async def handle_batch(self, ready: list[Ready]) -> None:
         """Run a batch handler over the window's events, one result per event."""
-        if self.dedupe is not None:
+        if any(r.queued for r, _, _ in ready):
             started = await asyncio.gather(*(self._start(r) for r, _, _ in ready))
             ready = [item for item, ok in zip(ready, started, strict=True) if ok]
             if not ready:

@@ -27,6 +27,7 @@ class Inbound:
     outputs: list[Any] = field(default_factory=list)  # delivery futures of what it produced
     letter: Any = None  # delivery future of its dead letter, if it became one
     claimed: bool = False  # an idempotent agent claimed its ce_id in Redis
+    queued: bool = False  # its claim is queued: it is marked started before the handler runs
     handled: bool = False  # its handling ended (exactly-once: its transaction may start)
     done: bool = False  # handled, and everything it produced is durable
     track: PartitionQueue | None = None  # its partition's unacknowledged records

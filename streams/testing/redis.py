@@ -20,7 +20,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from streams.cache_redis import UNLOCK
-from streams.idempotency import CLAIM, QUEUED, START
+from streams.idempotency import SWAP
 
 Value = bytes | list[bytes] | dict[bytes, bytes]
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -234,12 +234,7 @@ def _eval(r: MemoryRedis, script: Any, numkeys: Any, *keys_and_args: Any) -> Any
         if r.value(key, bytes) == r.encode(args[0]):
             return int(r.drop(key))
         return 0
-    if script == CLAIM:
-        found = r.value(key, bytes)
-        if found is None or found.startswith(QUEUED):
-            _set(r, key, args[0], "PX", args[1])
-        return found
-    if script == START:
+    if script == SWAP:
         if r.value(key, bytes) == r.encode(args[0]):
             _set(r, key, args[1], "PX", args[2])
             return 1

@@ -161,3 +161,14 @@ async def test_an_error_escaping_run_is_reported_and_the_worker_goes_on() -> Non
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="limit"):
         Lanes(0, lambda item: None, lambda item: asyncio.sleep(0), print)
+
+
+async def test_parks_says_which_items_would_wait_behind_their_key() -> None:
+    rec = Recorder({0: 0.2, 1: 0.2})
+    lanes = rec.lanes(1)
+    assert lanes.parks([("a", 0), ("a", 1), (None, 2), ("b", 3)]) == [False, True, False, False]
+    lanes.submit([("a", 0), ("b", 1)])  # a runs, b waits for the one worker
+    await asyncio.sleep(0.01)
+    assert lanes.parks([("a", 2), ("b", 3), ("c", 4), (None, 5)]) == [True, True, False, False]
+    await lanes.wait_idle()
+    await lanes.stop()
