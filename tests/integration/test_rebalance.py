@@ -67,12 +67,8 @@ async def test_a_stuck_call_does_not_hold_a_rebalance_past_the_budget(
     stuck_ids, stuck = _events(4, stuck=4)  # one per partition, most likely
     first_ids, first = _events(200)
     later_ids, later = _events(200)
-    workers.start(0)
     try:
-        await wait_until(lambda: _topics_exist(settings, topic), 60, "the app's topics")
-        await wait_until(lambda: workers.ready(0), 60, "worker 0 ready")
-        await outcomes.consumer.start()
-        await produce(settings, topic, stuck + first)
+        await _first_worker(settings, topic, workers, outcomes, stuck + first)
         await wait_until(lambda: _count(outcomes, first_ids), 60, "the first 200 outcomes")
         joined = time.monotonic()
         workers.start(1)  # a rebalance while four calls are stuck in worker 0
@@ -92,6 +88,17 @@ async def test_a_stuck_call_does_not_hold_a_rebalance_past_the_budget(
     )
     assert took < STUCK_SECONDS / 2, logs
     assert not set(stuck_ids) & set(outcomes.results)  # none finished: nothing committed
+
+
+async def _first_worker(
+    settings: Settings, topic: str, workers: EnvWorkers, outcomes: Outcomes, records: list
+) -> None:
+    """Worker 0 running, the outcomes read, then ``records`` sent."""
+    workers.start(0)
+    await wait_until(lambda: _topics_exist(settings, topic), 60, "the app's topics")
+    await wait_until(lambda: workers.ready(0), 60, "worker 0 ready")
+    await outcomes.consumer.start()
+    await produce(settings, topic, records)
 
 
 async def _abandoned(workers: EnvWorkers) -> bool:
@@ -148,12 +155,8 @@ async def test_a_partition_held_behind_a_slow_call_flows_again_after_a_rebalance
     outcomes = Outcomes(settings, topic)
     slow_ids, slow = _events(1, stuck=1)
     ids, others = _events(400)
-    workers.start(0)
     try:
-        await wait_until(lambda: _topics_exist(settings, topic), 60, "the app's topics")
-        await wait_until(lambda: workers.ready(0), 60, "worker 0 ready")
-        await outcomes.consumer.start()
-        await produce(settings, topic, slow + others)
+        await _first_worker(settings, topic, workers, outcomes, slow + others)
         await wait_until(lambda: _held(port), 30, "worker 0 to hold the slow call's partition")
         workers.start(1)
         await wait_until(lambda: workers.ready(1), 60, "worker 1 ready")
