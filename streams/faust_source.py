@@ -76,16 +76,15 @@ class Inbox(BaseInbox[Any]):
         high_water: int,
         quiesce: Quiesce,
     ) -> None:
-        super().__init__()
+        super().__init__(low_water=high_water // 2)
         self._app = app
         self.topic = topic
         self.quiesce = quiesce
         self._consumer: Any = app.consumer  # our _Consumer
         self._flow = app.flow_control
         self._high_water = high_water
-        self._low_water = high_water // 2
-        #: partitions of this mailbox paused because the inbox is full
-        self.paused: set[Any] = set()
+        # self.paused: partitions of this mailbox paused because the inbox is full
+        self._count, self._counted_at = 0, -1  # partitions, at which consumer generation
 
     # -- fetch side ---------------------------------------------------------------------
     async def put_many(self, messages: list[Any]) -> None:
@@ -108,11 +107,8 @@ class Inbox(BaseInbox[Any]):
         return len(self._items) >= self._high_water
 
     # -- agent side ---------------------------------------------------------------------
-    def _take(self) -> Any:
-        message = super()._take()
-        if self.paused and len(self._items) <= self._low_water:
-            self._consumer.resume_for(self)
-        return message
+    def _drained(self) -> None:
+        self._consumer.resume_for(self)
 
     def _accept(self, message: Any) -> Any:
         if not self._flow.is_active() or message.generation_id != self._app.consumer_generation_id:
@@ -137,7 +133,13 @@ class Inbox(BaseInbox[Any]):
 
     @property
     def partitions(self) -> int:
-        return sum(1 for tp in self._consumer.assignment() if tp.topic == self.topic)
+        """The mailbox's partitions assigned to this worker (counted once per rebalance)."""
+        generation = self._app.consumer_generation_id
+        if generation != self._counted_at:
+            topic = self.topic
+            self._count = sum(1 for tp in self._consumer.assignment() if tp.topic == topic)
+            self._counted_at = generation
+        return self._count
 
     def hold(self, partition: int) -> None:
         super().hold(partition)

@@ -28,11 +28,15 @@ class Inbox(Generic[M]):
     Subclasses decide what taking a record means (:meth:`_accept`) and how the loop's
     acknowledgements reach the consumer (``ack``, ``release``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, low_water: int = 0) -> None:
         self._items: collections.deque[M] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
         #: held partition -> its records set aside, in offset order
         self._aside: dict[int, collections.deque[M]] = {}
+        #: while set, :meth:`_drained` is called once no more than ``low_water`` records
+        #: are queued (a consumer paused for a full inbox resumes)
+        self.paused: set[Any] = set()
+        self._low_water = low_water
 
     def _put(self, messages: Any) -> None:
         self._items.extend(messages)
@@ -72,6 +76,8 @@ class Inbox(Generic[M]):
 
     def _take(self) -> M | None:
         message = self._items.popleft()
+        if self.paused and len(self._items) <= self._low_water:
+            self._drained()
         if self._aside:
             aside = self._aside.get(message.partition)
             if aside is not None:
@@ -82,6 +88,10 @@ class Inbox(Generic[M]):
     def _accept(self, message: M) -> M | None:
         """The record is taken by the loop; None drops it."""
         return message
+
+    def _drained(self) -> None:
+        """Down to the low water while ``paused``."""
+        self.paused.clear()
 
     # -- holding (part of loop.Consumer) ------------------------------------------------
     def hold(self, partition: int) -> None:

@@ -70,6 +70,7 @@ class AgentLoop:
         self._batch_wait = metrics.batch_wait.labels(*labels)
         self._inflight = metrics.inflight.labels(*labels)
         self._held = metrics.held.labels(*labels)
+        self._held_now = 0  # what the gauge says (set only when it changes)
         self.acks = AckTracker(self._acked, spec.backlog, spec.batch.max_size)
         self.delivery = (
             Delivery(spec, publisher, metrics, self.acks, dedupe, self._fail)
@@ -138,8 +139,7 @@ class AgentLoop:
         self._consumed.inc(n)
         self._batch_size.observe(n)
         self.acks.register(records)
-        self._inflight.set(self.acks.pending)
-        self._held.set(self.acks.held)
+        self._show_flow()
         epoch = self._epoch
         processor = self.processor
         ready = [r for r in map(processor.prepare, records) if r is not None]
@@ -190,11 +190,17 @@ class AgentLoop:
 
     # -- acknowledgement ----------------------------------------------------------------
     def _acked(self, _: int) -> None:
-        pending = self.acks.pending
-        self._inflight.set(pending)
-        self._held.set(self.acks.held)
-        if pending < self.spec.backlog:
+        if self._show_flow() < self.spec.backlog:
             self._room.set()
+
+    def _show_flow(self) -> int:
+        """Update the in-flight and held gauges; the records pending."""
+        acks = self.acks
+        self._inflight.set(acks.pending)
+        if acks.held != self._held_now:
+            self._held_now = acks.held
+            self._held.set(acks.held)
+        return acks.pending
 
     def _fail(self, exc: BaseException) -> None:
         if self._failed is None:

@@ -82,7 +82,9 @@ async def _none(seconds: float) -> None:
 
 
 def faust_inbox(consumer: Any) -> FaustInbox:
-    app = SimpleNamespace(consumer=consumer, flow_control=None, monitor=None)
+    app = SimpleNamespace(
+        consumer=consumer, flow_control=None, monitor=None, consumer_generation_id=1
+    )
     return FaustInbox(app, "t", high_water=10, quiesce=_none)  # type: ignore[arg-type]
 
 
