@@ -159,16 +159,17 @@ class AgentLoop:
         of their key (their idempotency claims are taken as started at once)."""
         if self.spec.batch_fn is None:
             return [not parked for parked in self.lanes.parks(ready)]
-        keys = {k for k in map(event_key, ready) if k is not None}
-        now = len(self._batches) < self.spec.concurrency and keys.isdisjoint(self._batch_keys)
-        return [now] * len(ready)
+        return [self._batch_room(_keys(ready))] * len(ready)
+
+    def _batch_room(self, keys: set[bytes]) -> bool:
+        """Fewer than ``concurrency`` windows are being handled, none with one of ``keys``."""
+        return len(self._batches) < self.spec.concurrency and keys.isdisjoint(self._batch_keys)
 
     async def _start_batch(self, ready: list[Ready], epoch: int) -> None:
-        """Hand a window to the batch handler once fewer than ``concurrency`` windows are
-        being handled and none of them has a key of this one."""
-        keys = {k for k in map(event_key, ready) if k is not None}
+        """Hand a window to the batch handler once there is room for it (``_batch_room``)."""
+        keys = _keys(ready)
         running = self._batches
-        while len(running) >= self.spec.concurrency or not keys.isdisjoint(self._batch_keys):
+        while not self._batch_room(keys):
             await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         if epoch != self._epoch:
             return  # abandoned meanwhile: released, fetched again
@@ -271,6 +272,10 @@ class AgentLoop:
             await self.lanes.stop()
             self.delivery.cancel()
         return self.acks.abandon()
+
+
+def _keys(ready: list[Ready]) -> set[bytes]:
+    return {k for k in map(event_key, ready) if k is not None}
 
 
 def _inbound(m: Any) -> Inbound:
