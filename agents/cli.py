@@ -1,5 +1,5 @@
 """The ``agentstream`` command: the runtime's commands (streams.tools.cli) plus those of
-the shipped systems: ``demo`` (the main job) and ``support classify``."""
+the shipped systems: ``demo`` (the main job), ``support classify`` and ``support eval``."""
 
 from __future__ import annotations
 
@@ -43,6 +43,24 @@ def classify_cmd(
     from agents.support import classify
 
     raise typer.Exit(classify.run(file, in_flight, timeout))
+
+
+@support.command("eval")
+def eval_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL inquiries")],
+    in_flight: Annotated[int, typer.Option(min=1, help="conversations in flight at once")] = 64,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for each reply")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="figures and rows as JSON")] = False,
+) -> None:
+    """Send each labelled inquiry of FILE through the whole customer-service flow over
+    Kafka (starting the broker, Redis and a worker when none run) and print, per language
+    and category: automation, answer precision, escalation recall, task success and
+    latency percentiles. A line: {"id", "text", "lang"?, "category"?, "conversation"?,
+    "expected": {"outcome": "answer"|"escalate"|"action", "entries"?, "queue"?,
+    "action"?}}; a bad line is refused with its number before anything is sent (exit 2)."""
+    from agents.support import evaluate
+
+    raise typer.Exit(evaluate.run(file, in_flight, timeout, as_json))
 
 
 @cli.command("console")

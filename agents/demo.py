@@ -27,7 +27,9 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from agents.shared.datasets import read_jsonl
+from agents.support import seed_kpis
 from agents.support.kpis import Kpis
+from agents.support.scoring import Expectation, Result
 from config import Settings
 from schemas.content import ContentRequest, Published
 from schemas.support import Inquiry, Quality, Reply
@@ -112,6 +114,7 @@ class Summary:
     content_sent: int = 0
     content_failed: list[str] = field(default_factory=list)
     cache: dict[str, dict[str, float]] = field(default_factory=dict)
+    results: list[Result] = field(default_factory=list)  # the held-out inquiries'
 
     @property
     def complete(self) -> bool:
@@ -148,6 +151,11 @@ class Summary:
         for q in self.quality:
             kpis.add(q)
         lines.append("  KPIs: " + _kpi_line(kpis.snapshot()))
+        failed = len(self.dead_letters) + self.missing
+        run = seed_kpis.Run(
+            self.sent, self.elapsed, self.latencies, failed, self.results, self.quality
+        )
+        lines.append(seed_kpis.render(seed_kpis.rows(run)))
         lines.append("cache hit rates: " + _cache_line(self.cache))
         writers = collections.Counter(s.writer for p in self.published for s in p.sections)
         lines += [
@@ -213,11 +221,26 @@ async def _inquiries(
             lang = str(row["lang"])
             summary.labelled[lang] += 1
             summary.correct[lang] += answer.category == row["category"]
+            summary.results.append(_result(row, answer, summary.latencies[-1]))
         done = len(summary.replies) + len(summary.dead_letters) + summary.missing
         if done % step == 0:
             print(f"  {done}/{count} inquiries ended", flush=True)
 
     await asyncio.gather(*(one(n) for n in range(count)))
+
+
+def _result(row: dict[str, Any], reply: Reply, seconds: float) -> Result:
+    return Result(
+        id=str(row["id"]),
+        lang=row["lang"],
+        group=str(row["category"]),
+        expected=Expectation.model_validate(row["expected"]),
+        status=reply.status,
+        sources=tuple(reply.sources),
+        queue=reply.queue,
+        action=reply.action,
+        seconds=seconds,
+    )
 
 
 async def _content(client: Client, count: int, summary: Summary) -> None:

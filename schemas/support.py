@@ -30,6 +30,9 @@ Category = Literal["faq", "technical", "billing", "complaint", "sales", "general
 Urgency = Literal["low", "normal", "high", "critical"]
 Lang = Literal["en", "zh"]
 Status = Literal["answered", "escalated", "human"]
+# Who handles an escalation: the people behind each queue in the console.
+Queue = Literal["general", "billing", "technical", "complaints", "sales", "security"]
+QUEUES: tuple[Queue, ...] = ("general", "billing", "technical", "complaints", "sales", "security")
 CATEGORIES: tuple[Category, ...] = ("faq", "technical", "billing", "complaint", "sales", "general")
 URGENCIES: tuple[Urgency, ...] = ("low", "normal", "high", "critical")
 
@@ -83,6 +86,8 @@ class Reply(Message):
     confidence: float = Field(ge=0, le=1)
     sources: list[str] = Field(default_factory=list)  # knowledge-base entry ids
     ticket: str | None = None
+    queue: Queue | None = None  # escalated: the people who have it
+    action: str | None = None  # escalated: the account task asked for, when recognised
     agent: str  # the agent (or human) that answered
     model: str  # the model client involved, e.g. "offline"; "human" for a person
 
@@ -99,6 +104,8 @@ class Escalation(Message):
     category: Category
     urgency: Urgency
     confidence: float = Field(ge=0, le=1)
+    queue: Queue = "general"
+    action: str | None = None  # the account task asked for, when recognised
     reason: str
     received_at: datetime
     reply_topic: str

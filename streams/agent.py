@@ -22,6 +22,7 @@ from streams.errors import ConfigurationError
 from streams.policy import Batch, Retry
 
 EventHandler = Callable[[Any, Context], Awaitable[Message | None]]
+Redact = Callable[[bytes], bytes]
 BatchHandler = Callable[[list[Any], BatchContext], Awaitable[list[Message | None]]]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +54,7 @@ class AgentSpec:
     idempotent: bool
     routes: dict[str, Route]
     batch_fn: BatchHandler | None = None
+    redact: Redact | None = None  # applied to a dead letter's value before it is written
 
     @property
     def dead_letter_topic(self) -> str:

@@ -16,7 +16,7 @@ from faust.exceptions import ConsumerNotStarted
 
 from config import Settings
 from streams import faust_source, tracing
-from streams.agent import AgentSpec, routes_of
+from streams.agent import AgentSpec, Redact, routes_of
 from streams.cache import Cache
 from streams.connection import ensure_topics, faust_credentials
 from streams.errors import ConfigurationError
@@ -95,6 +95,7 @@ class App:
         retry: Retry | None = None,
         timeout: float | None = None,
         idempotent: bool = False,
+        redact: Redact | None = None,
     ) -> Callable[[T], T]:
         """Declare an agent reading ``mailbox``: a function, a batch function or a class
         with ``@handler`` methods (see :mod:`streams.agent`). Options left out take the
@@ -119,6 +120,10 @@ class App:
         * ``timeout``: seconds one handler call may take (default 30).
         * ``idempotent``: claim each ``ce_id`` in Redis so a redelivered event is not
           handled twice.
+        * ``redact``: ``bytes -> bytes`` applied to the value of this agent's dead
+          letters before they are written, for a mailbox whose raw values must not be
+          kept (personal data); a replay sends the redacted value. It must not raise:
+          if it does, the dead letter keeps an empty value.
 
         A policy whose worst case (``timeout`` x attempts + backoffs, or an outage ridden
         out) does not fit in the group's rebalance timeout is refused."""
@@ -141,6 +146,7 @@ class App:
                 idempotent=idempotent,
                 routes=routes,
                 batch_fn=batch_fn,
+                redact=redact,
             )
             _check_fits(spec, d.kafka.rebalance_timeout)
             self.specs.append(spec)

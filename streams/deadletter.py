@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import traceback
 from datetime import UTC, datetime
 
 from schemas import Headers
+from streams.agent import AgentSpec
 from streams.errors import Stage
 from streams.records import Inbound
+
+log = logging.getLogger(__name__)
 
 STACKTRACE_LIMIT = 8 * 1024
 DLQ_PREFIX = "dlq."
@@ -35,3 +39,15 @@ def dead_letter_headers(
         *((k, v.encode(errors="replace")) for k, v in context.items()),
         ("dlq.error.stacktrace", trace[-STACKTRACE_LIMIT:]),
     ]
+
+
+def dead_letter_value(spec: AgentSpec, record: Inbound) -> bytes | None:
+    """The value a dead letter keeps: the original bytes, or what the agent's ``redact``
+    makes of them (an empty value if ``redact`` fails: nothing raw is written)."""
+    if spec.redact is None or record.value is None:
+        return record.value
+    try:
+        return spec.redact(record.value)
+    except Exception:
+        log.exception("redact of agent %s failed; the dead letter keeps no value", spec.name)
+        return b""

@@ -26,7 +26,7 @@ from streams.acks import AckTracker
 from streams.agent import AgentSpec
 from streams.codec import encode
 from streams.context import Sent
-from streams.deadletter import dead_letter_headers
+from streams.deadletter import dead_letter_headers, dead_letter_value
 from streams.errors import AgentStreamError, ProduceError, Stage
 from streams.idempotency import Dedupe
 from streams.metrics import Metrics
@@ -108,16 +108,17 @@ class Delivery:
         with ``ce_replyto``) also gets a ``Failed`` reply, so its asker need not time out."""
         self.errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
         headers = dead_letter_headers(record, self.spec.name, stage, error, attempts)
-        record.letter = asyncio.ensure_future(self._write_letter(record, headers))
+        value = dead_letter_value(self.spec, record)
+        record.letter = asyncio.ensure_future(self._write_letter(record, value, headers))
         if record.envelope is not None and record.envelope.replyto:
             record.letter.add_done_callback(partial(self._answer_failed, record, stage, error))
 
-    async def _write_letter(self, record: Inbound, headers: Any) -> Any:
+    async def _write_letter(self, record: Inbound, value: bytes | None, headers: Any) -> Any:
         """The dead letter, sent again while the broker fails transiently."""
         publisher, topic = self.publisher, self.spec.dead_letter_topic
 
         async def send() -> Any:
-            delivered = await publisher.send_raw(topic, record.value, record.key, headers)
+            delivered = await publisher.send_raw(topic, value, record.key, headers)
             return await delivered
 
         return await retrying(send, f"the broker (dead letters to {topic})", log)

@@ -40,7 +40,7 @@ from aiokafka.errors import (
 from streams.acks import AckTracker
 from streams.agent import AgentSpec
 from streams.context import Sent
-from streams.deadletter import dead_letter_headers
+from streams.deadletter import dead_letter_headers, dead_letter_value
 from streams.delivery import Delivery
 from streams.errors import ConfigurationError, ProduceError, Stage, UnknownTopic
 from streams.idempotency import Dedupe
@@ -95,7 +95,8 @@ class TransactionalDelivery(Delivery):
         transaction, instead of what the event produced."""
         self.errors.labels(self.spec.name, self.spec.mailbox, stage).inc()
         headers = dead_letter_headers(record, self.spec.name, stage, error, attempts)
-        letter = (self.spec.dead_letter_topic, record.value, record.key, headers)
+        value = dead_letter_value(self.spec, record)
+        letter = (self.spec.dead_letter_topic, value, record.key, headers)
         letters: list[Any] = [letter]
         if record.envelope is not None and record.envelope.replyto:
             answer = self.failed_reply(record, stage, error)

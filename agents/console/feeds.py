@@ -1,6 +1,7 @@
-"""The gateway's background readers: open escalations into Redis, quality records into
-the KPIs. Each runs for the gateway's lifetime and restarts after a failure, so a broker
-or Redis outage costs a pause, not a dead console."""
+"""The gateway's background readers: open escalations into Redis, replies on the
+support system's replies topic (people's answers among them) into the customers' chats,
+quality records into the KPIs. Each runs for the gateway's lifetime and restarts after a
+failure, so a broker or Redis outage costs a pause, not a dead console."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
-from agents.console.store import ConsoleStore
 from config import KafkaSettings
 from schemas import Envelope, EnvelopeError, Message
-from schemas.support import Escalation, Quality
+from schemas.support import Quality
 from streams.connection import client_kwargs
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,17 @@ async def start(consumer: AIOKafkaConsumer) -> None:
         raise
 
 
-async def follow_escalations(
-    kafka: KafkaSettings, topic: str, group: str, store: ConsoleStore
+async def follow_group(
+    kafka: KafkaSettings,
+    topic: str,
+    group: str,
+    model: type[M],
+    handle: Callable[[M, Any], Awaitable[None]],
 ) -> None:
-    """Keep every escalation of ``topic`` open in ``store``. The replicas share one
-    consumer group and commit only what is in Redis, so none is lost or left to one
-    replica's memory."""
+    """Hand every ``model`` of ``topic`` to ``handle`` (with its record), as one of the
+    replicas of consumer group ``group``: each record is handled by one replica, and an
+    offset is committed only once ``handle`` has kept what it needs in Redis, so nothing
+    is lost or left to one replica's memory."""
     consumer = AIOKafkaConsumer(
         topic,
         group_id=group,
@@ -70,9 +75,9 @@ async def follow_escalations(
             batches = await consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
-                    escalation = decode(record, Escalation)
-                    if escalation is not None:
-                        await store.open_escalation(escalation)
+                    message = decode(record, model)
+                    if message is not None:
+                        await handle(message, record)
             if batches:
                 await consumer.commit()
     finally:

@@ -16,11 +16,12 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from pydantic import ValidationError
 
-from agents.console.feeds import follow_escalations, follow_quality, supervise
+from agents.console.feeds import follow_group, follow_quality, supervise
 from agents.console.ratelimit import RateLimiter
 from agents.console.security import Sessions, Signer
 from agents.console.store import ConsoleStore
 from config import Settings
+from schemas import Envelope
 from schemas.support import Escalation, HumanAnswer
 from schemas.support import Reply as SupportReply
 from streams import Client, Reply
@@ -36,6 +37,7 @@ class Topics:
     escalations: str
     human_answers: str
     quality: str
+    replies: str
 
     @classmethod
     def of(cls, prefix: str) -> Topics:
@@ -44,6 +46,7 @@ class Topics:
             f"{prefix}support.escalations",
             f"{prefix}support.human_answers",
             f"{prefix}support.quality",
+            f"{prefix}support.replies",
         )
 
 
@@ -97,11 +100,19 @@ class Gateway:
         self._store = ConsoleStore(redis, self.prefix, keep=g.messages_keep, ttl=g.messages_ttl)
         self._client = Client(s, source="agentstream.console", on_unmatched=self.late_reply)
         await self._client.start()
-        group = f"{self.prefix}console.escalations"
+        t, kafka, group = self.topics, s.kafka, f"{self.prefix}console"
         feeds = [
             supervise(
                 "escalations feed",
-                lambda: follow_escalations(s.kafka, self.topics.escalations, group, self.store),
+                lambda: follow_group(
+                    kafka, t.escalations, f"{group}.escalations", Escalation, self.escalated
+                ),
+            ),
+            supervise(
+                "replies feed",
+                lambda: follow_group(
+                    kafka, t.replies, f"{group}.replies", SupportReply, self.replied
+                ),
             ),
             supervise(
                 "quality feed", lambda: follow_quality(s.kafka, self.topics.quality, self.kpis.add)
@@ -121,8 +132,8 @@ class Gateway:
             self._client = self._store = None
 
     async def late_reply(self, reply: Reply) -> None:
-        """A reply no request waits for any more (it came after the request's timeout, or
-        it is a person's answer to an escalation): keep it for the customer's chat page."""
+        """A reply no request waits for any more (it came after the request's timeout):
+        keep it for the customer's chat page."""
         if reply.envelope.type != SupportReply.message_type:
             log.warning("ignored a late %s reply at offset %d", reply.envelope.type, reply.offset)
             return
@@ -132,8 +143,19 @@ class Gateway:
             log.warning("ignored a late reply at offset %d: %s", reply.offset, e)
             return
         await self.store.add_reply(parsed.customer_id, reply_item(reply, parsed))
-        if parsed.status == "human" and parsed.ticket:
-            await self.store.close_escalation(parsed.ticket)
+
+    async def escalated(self, escalation: Escalation, record: Any) -> None:
+        await self.store.open_escalation(escalation)
+
+    async def replied(self, reply: SupportReply, record: Any) -> None:
+        """A reply on the support system's replies topic: the answers people gave to
+        escalations (sent there, not to the asking replica, which may be gone) and the
+        replies to inquiries that named no reply topic. Kept for the customer's chat."""
+        envelope = Envelope.from_headers(record.headers or ())
+        item = {"id": envelope.id, "at": envelope.time, **reply.model_dump(mode="json")}
+        await self.store.add_reply(reply.customer_id, item)
+        if reply.status == "human" and reply.ticket:
+            await self.store.close_escalation(reply.ticket)
 
     async def answer(self, escalation: Escalation, text: str, agent_name: str) -> HumanAnswer:
         """Send a person's answer where the escalation says, then close it."""

@@ -5,6 +5,8 @@ Keys, under ``console:<prefix>:``::
 
     replies:<customer id>   list of reply JSON, the last ``keep``, expiring ``ttl`` after
                             the last one
+    reply:<event id>        set when a reply is kept, for ``ttl``: a reply read twice
+                            (delivery is at least once) is kept once
     escalations             hash ticket -> Escalation JSON, the open ones
     answered:<ticket>       set when a ticket is answered, for ``ttl``, so that an
                             escalation read again (a consumer restart) is not reopened
@@ -19,6 +21,14 @@ import redis.asyncio as aioredis
 
 from schemas.support import Escalation
 
+# Keep a reply unless it was kept already, in one step.
+_ADD_REPLY = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) == false then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
 # Open unless answered, in one step: replicas may race on the same ticket.
 _OPEN = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
@@ -36,19 +46,19 @@ class ConsoleStore:
         self.keep = keep
         self.ttl = ttl
         self._open = redis.register_script(_OPEN)
+        self._add_reply = redis.register_script(_ADD_REPLY)
 
     async def ping(self) -> bool:
         """Whether Redis answers."""
         return bool(await self.redis.ping())
 
     # -- replies --------------------------------------------------------------------------
-    async def add_reply(self, customer_id: str, item: dict[str, Any]) -> None:
-        key = self._replies(customer_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, orjson.dumps(item))
-            pipe.ltrim(key, -self.keep, -1)
-            pipe.expire(key, int(self.ttl))
-            await pipe.execute()
+    async def add_reply(self, customer_id: str, item: dict[str, Any]) -> bool:
+        """Keep ``item`` (a reply with its event ``id``) for the customer, unless a reply
+        with that id was kept already; True if kept."""
+        keys = [self._replies(customer_id), f"{self.namespace}reply:{item['id']}"]
+        args: list[bytes | int] = [orjson.dumps(item), self.keep, int(self.ttl)]
+        return bool(await self._add_reply(keys=keys, args=args))
 
     async def replies(self, customer_id: str) -> list[dict[str, Any]]:
         raw = await self.redis.lrange(self._replies(customer_id), 0, -1)

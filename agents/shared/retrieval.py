@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,13 @@ QUERIES_FILE = "kb_queries.jsonl"
 
 @dataclass(frozen=True)
 class KBEntry:
-    """One knowledge-base article. ``steps`` is empty except for troubleshooting."""
+    """One knowledge-base article. ``steps`` is empty except for troubleshooting and
+    some procedures.
+
+    What the entry answers, for the answer gate (agents/support/gate.py): ``products``
+    it is true for (catalogue ids or groups), the ``kinds`` of question (``howto``,
+    ``info``, ``fix``), ``requires`` (groups of terms: an inquiry must contain a term of
+    every group) and ``keywords`` (other words customers use for the topic)."""
 
     id: str
     lang: Lang
@@ -47,6 +53,10 @@ class KBEntry:
     question: str
     answer: str
     steps: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    requires: tuple[tuple[str, ...], ...] = ()
+    keywords: tuple[str, ...] = ()
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> KBEntry:
@@ -58,7 +68,16 @@ class KBEntry:
             question=record["question"],
             answer=record["answer"],
             steps=tuple(record.get("steps") or ()),
+            products=tuple(record.get("products") or ()),
+            kinds=tuple(record.get("kinds") or ()),
+            requires=tuple(tuple(group) for group in record.get("requires") or ()),
+            keywords=tuple(record.get("keywords") or ()),
         )
+
+    @property
+    def text(self) -> str:
+        """What the entry is searched by: title, question, answer and keywords."""
+        return " ".join((self.title, self.question, self.answer, *self.keywords))
 
 
 @dataclass(frozen=True)
@@ -74,20 +93,24 @@ class _Index:
 
     def __init__(self, entries: Sequence[KBEntry]) -> None:
         self.entries = list(entries)
-        docs = [tokenize(f"{e.title} {e.question} {e.answer}", e.lang) for e in self.entries]
+        docs = [tokenize(e.text, e.lang) for e in self.entries]
         self.tokens = [set(d) for d in docs]
         self._bm25 = bm25s.BM25()
         self._bm25.index(docs, show_progress=False)
 
-    def features(self, query: list[str]) -> NDArray[np.float64]:
-        """One row per entry: raw score, margin to the best other entry, share of the
-        query's distinct tokens found in the entry, log of the query's length."""
+    def features(
+        self, query: list[str], allowed: NDArray[np.bool_] | None = None
+    ) -> NDArray[np.float64]:
+        """One row per entry: raw score, margin to the best other entry (among the
+        ``allowed`` ones when given), share of the query's distinct tokens found in the
+        entry, log of the query's length."""
         n = len(self.entries)
         if not query:
             return np.zeros((n, 4))
         scores = np.asarray(self._bm25.get_scores(query), dtype=np.float64)
-        order = np.argsort(-scores, kind="stable")
-        best, second = scores[order[0]], (scores[order[1]] if n > 1 else 0.0)
+        rivals = scores if allowed is None else np.where(allowed, scores, 0.0)
+        order = np.argsort(-rivals, kind="stable")
+        best, second = rivals[order[0]], (rivals[order[1]] if n > 1 else 0.0)
         best_other = np.where(np.arange(n) == order[0], second, best)
         distinct = set(query)
         coverage = np.array([len(distinct & t) / len(distinct) for t in self.tokens])
@@ -124,23 +147,35 @@ class KnowledgeBase:
     def get(self, entry_id: str) -> KBEntry | None:
         return self._entries.get(entry_id)
 
+    @property
+    def entries(self) -> list[KBEntry]:
+        return list(self._entries.values())
+
     def search(
-        self, text: str, lang: Lang | None = None, k: int = 3, category: str | None = None
+        self,
+        text: str,
+        lang: Lang | None = None,
+        k: int = 3,
+        allowed: Callable[[KBEntry], bool] | None = None,
     ) -> list[Hit]:
-        """The ``k`` best entries of the query's language, best first; only those of
-        ``category`` when given (scored against every entry, so a better entry of another
-        category lowers their scores)."""
+        """The ``k`` best entries of the query's language, best first. With ``allowed``,
+        only the entries it accepts, each scored against the other accepted ones: an
+        entry ruled out (the answer gate's checks) is no rival, so it neither takes the
+        place of the one that answers nor lowers its score."""
         lang = lang or detect_lang(text)
         index = self._indexes.get(lang)
         if index is None or k <= 0:
             return []
-        features = index.features(tokenize(text, lang))
+        mask = None if allowed is None else np.array([allowed(e) for e in index.entries])
+        if mask is not None and not mask.any():
+            return []
+        features = index.features(tokenize(text, lang), mask)
         scores = self._calibration.predict_proba(features)[:, 1]
+        if mask is not None:
+            scores = np.where(mask, scores, -1.0)
         order = np.argsort(-scores, kind="stable")
-        hits = [Hit(index.entries[i], round(float(scores[i]), 4)) for i in order]
-        if category is not None:
-            hits = [h for h in hits if h.entry.category == category]
-        return hits[:k]
+        hits = [Hit(index.entries[i], round(float(scores[i]), 4)) for i in order[:k]]
+        return [h for h in hits if h.score >= 0]
 
     def _fit(self, queries: list[Mapping[str, Any]]) -> LogisticRegression:
         rows: list[NDArray[np.float64]] = []

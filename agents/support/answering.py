@@ -1,20 +1,23 @@
-"""The agents that answer: knowledge base (faq, billing, sales, general), technical
-troubleshooting, and complaints.
+"""The agents that answer: knowledge base (faq, billing, sales, general), technical, and
+complaints.
 
-The knowledge-base and technical agents answer only when the knowledge base's
-calibrated score reaches ``settings.support.answer_confidence``; below it they escalate
-to a person and tell the customer the ticket. Complaints always go to a person, one
-urgency level up (at least ``high``), with an apology.
+The knowledge-base and technical agents ask the answer gate (agents/support/gate.py)
+whether an entry answers the inquiry; they answer from it only then, answer an inquiry
+about something the company does not sell from the catalogue, and otherwise hand the
+inquiry to a person with the gate's reason, queue and urgency. Complaints always go to
+a person, one urgency level up (at least ``high``), with an apology.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from agents.shared.retrieval import Hit, KBEntry
-from agents.shared.text import tokenize
-from agents.support import rules, texts
+from agents.shared.retrieval import KBEntry
+from agents.shared.text import clean
+from agents.support import rules, signals, texts
 from agents.support.app import SupportApp
+from agents.support.catalogue import SOURCE
+from agents.support.gate import CRITICAL_QUEUES, Verdict
 from agents.support.memory import Memory, before
 from agents.support.replying import escalate, respond
 from schemas.support import URGENCIES, Reply, Routed, Urgency
@@ -27,15 +30,11 @@ def raised(urgency: Urgency) -> Urgency:
     return rules.most_urgent(up, "high")
 
 
-async def query_for(app: SupportApp, msg: Routed, ctx: Context) -> str:
-    """The text to search with: a follow-up ("still broken", "还是不行") is searched
-    together with the customer's previous turn."""
-    if not rules.is_follow_up(msg.text, len(tokenize(msg.text, msg.lang))):
-        return msg.text
+async def earlier_turns(app: SupportApp, msg: Routed, ctx: Context) -> list[str]:
+    """The customer's turns before this one (masked text), oldest first."""
     support = app.settings.support
     memory = Memory(ctx.state, support.memory_turns, support.memory_ttl)
-    earlier = before(await memory.recall(msg.customer_id), msg.inquiry_id)
-    return f"{earlier[-1].text} {msg.text}" if earlier else msg.text
+    return [turn.text for turn in before(await memory.recall(msg.customer_id), msg.inquiry_id)]
 
 
 async def answer(app: SupportApp, question: str, lang: str, entries: list[KBEntry]) -> str:
@@ -51,7 +50,18 @@ async def answer(app: SupportApp, question: str, lang: str, entries: list[KBEntr
     return str(await app.kb_cache.get_or_compute(f"answer:{digest[:40]}", compute))
 
 
-def _answered(msg: Routed, hit: Hit, text: str, agent: str, model: str) -> Reply:
+async def decide(app: SupportApp, msg: Routed, ctx: Context) -> Verdict:
+    """The gate's verdict; the conversation is read only for a text that may be a
+    follow-up."""
+    earlier: list[str] = []
+    if signals.is_follow_up(clean(msg.text).lower(), msg.lang):
+        earlier = await earlier_turns(app, msg, ctx)
+    return app.gate.decide(msg.text, msg.lang, msg.category, earlier)
+
+
+def _answered(
+    msg: Routed, text: str, sources: list[str], confidence: float, agent: str, model: str
+) -> Reply:
     return Reply(
         inquiry_id=msg.inquiry_id,
         customer_id=msg.customer_id,
@@ -59,16 +69,37 @@ def _answered(msg: Routed, hit: Hit, text: str, agent: str, model: str) -> Reply
         text=text,
         category=msg.category,
         urgency=msg.urgency,
-        confidence=round(hit.score, 4),
-        sources=[hit.entry.id],
+        confidence=round(confidence, 4),
+        sources=sources,
         agent=agent,
         model=model,
     )
 
 
-def _too_low(hits: list[Hit], threshold: float) -> str:
-    best = f"{hits[0].score:.2f} ({hits[0].entry.id})" if hits else "none"
-    return f"knowledge base best score {best} below {threshold:.2f}"
+async def handle(app: SupportApp, msg: Routed, ctx: Context, agent: str) -> Reply:
+    """Answer ``msg`` from the knowledge base or the catalogue, or escalate it."""
+    t = app.names
+    verdict = await decide(app, msg, ctx)
+    if verdict.outcome == "answer" and verdict.hit is not None:
+        hit = verdict.hit
+        text = await answer(app, msg.text, msg.lang, [hit.entry])
+        reply = _answered(msg, text, [hit.entry.id], hit.score, agent, app.model.label)
+    elif verdict.outcome == "not_sold":
+        text = app.catalogue.not_sold_answer(verdict.not_sold, msg.lang)
+        reply = _answered(msg, text, [SOURCE], 1.0, agent, "catalogue")
+    else:
+        return await escalate(
+            ctx,
+            t,
+            msg,
+            agent=agent,
+            reason=verdict.reason,
+            text=texts.escalated(msg.lang, texts.ticket_for(msg.inquiry_id)),
+            urgency=verdict.urgency,
+            queue=verdict.queue,
+            action=verdict.action,
+        )
+    return await respond(ctx, t, reply, msg.text, msg.received_at)
 
 
 def register(app: SupportApp) -> None:
@@ -76,35 +107,26 @@ def register(app: SupportApp) -> None:
 
     @app.agent(t.kb, name="knowledge_base", reply_to=t.replies)
     async def knowledge_base(msg: Routed, ctx: Context) -> Reply:
-        threshold = app.settings.support.answer_confidence
-        hits = app.kb.search(await query_for(app, msg, ctx), lang=msg.lang, k=3)
-        if not hits or hits[0].score < threshold:
-            reason = _too_low(hits, threshold)
-            text = texts.escalated(msg.lang, texts.ticket_for(msg.inquiry_id))
-            return await escalate(ctx, t, msg, agent="knowledge_base", reason=reason, text=text)
-        text = await answer(app, msg.text, msg.lang, [hits[0].entry])
-        reply = _answered(msg, hits[0], text, "knowledge_base", app.model.label)
-        return await respond(ctx, t, reply, msg.text, msg.received_at)
+        return await handle(app, msg, ctx, "knowledge_base")
 
     @app.agent(t.technical, name="technical", reply_to=t.replies)
     async def technical(msg: Routed, ctx: Context) -> Reply:
-        threshold = app.settings.support.answer_confidence
-        query = await query_for(app, msg, ctx)
-        hits = [h for h in app.kb.search(query, lang=msg.lang, k=5) if h.entry.steps]
-        if not hits or hits[0].score < threshold:
-            reason = _too_low(hits, threshold)
-            text = texts.escalated(msg.lang, texts.ticket_for(msg.inquiry_id))
-            return await escalate(ctx, t, msg, agent="technical", reason=reason, text=text)
-        entry = hits[0].entry
-        intro = await answer(app, msg.text, msg.lang, [entry])
-        text = texts.troubleshooting(msg.lang, intro, entry.steps)
-        reply = _answered(msg, hits[0], text, "technical", app.model.label)
-        return await respond(ctx, t, reply, msg.text, msg.received_at)
+        return await handle(app, msg, ctx, "technical")
 
     @app.agent(t.complaints, name="complaints", reply_to=t.replies)
     async def complaints(msg: Routed, ctx: Context) -> Reply:
-        urgency = raised(msg.urgency)
+        found = signals.read(clean(msg.text).lower(), msg.lang)
+        urgency: Urgency = "critical" if found.critical else raised(msg.urgency)
         text = texts.apology(msg.lang, texts.ticket_for(msg.inquiry_id), urgency)
+        queue = CRITICAL_QUEUES[found.critical] if found.critical else "complaints"
         return await escalate(
-            ctx, t, msg, agent="complaints", reason="complaint", text=text, urgency=urgency
+            ctx,
+            t,
+            msg,
+            agent="complaints",
+            reason="complaint",
+            text=text,
+            urgency=urgency,
+            queue=queue,
+            action=found.action,
         )

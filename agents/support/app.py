@@ -7,12 +7,14 @@ import asyncio
 from dataclasses import dataclass
 from typing import TypeVar
 
-from agents.shared.classifier import InquiryClassifier
-from agents.shared.datasets import fingerprint
+from agents.shared.classifier import TRAINING_FILE, InquiryClassifier
+from agents.shared.datasets import fingerprint, read_jsonl
 from agents.shared.models import model_client
 from agents.shared.models.base import ModelClient
 from agents.shared.retrieval import KnowledgeBase
 from agents.shared.sentiment import sentiment
+from agents.support.catalogue import Catalogue
+from agents.support.gate import Gate
 from agents.support.kpis import Kpis
 from agents.support.metrics import SupportMetrics
 from agents.support.routing import Router
@@ -21,7 +23,7 @@ from streams import App
 from streams.errors import ConfigurationError
 
 PARTITIONS = 6
-MODEL_DATA = ("inquiries.train.jsonl", "cues.json", "kb.jsonl")
+MODEL_DATA = ("inquiries.train.jsonl", "cues.json", "kb.jsonl", "catalogue.json")
 T = TypeVar("T")
 
 
@@ -99,7 +101,7 @@ class SupportApp(App):
         self.kb_cache = self.cache("kb")
         self._given_model = model
         self._model: ModelClient | None = model
-        self._kb: KnowledgeBase | None = None
+        self._gate: Gate | None = None
         self._router: Router | None = None
 
     @property
@@ -114,8 +116,16 @@ class SupportApp(App):
         return f"{self.model.label}:{fingerprint(*MODEL_DATA)}"
 
     @property
+    def gate(self) -> Gate:
+        return _started(self._gate)
+
+    @property
     def kb(self) -> KnowledgeBase:
-        return _started(self._kb)
+        return self.gate.kb
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.gate.catalogue
 
     @property
     def router(self) -> Router:
@@ -124,8 +134,10 @@ class SupportApp(App):
     async def start(self) -> None:
         if self._model is None:
             self._model = model_client(self.settings, self.metrics.registry)
-        self._kb = await asyncio.to_thread(_load_models, self._model.offline)
         support = self.settings.support
+        self._gate = await asyncio.to_thread(
+            _load_models, self._model.offline, support.answer_confidence
+        )
         self._router = Router(
             self._model, support.rules_confidence, self.router_cache, self.model_version
         )
@@ -140,13 +152,14 @@ class SupportApp(App):
                 self._model = None
 
 
-def _load_models(offline: bool) -> KnowledgeBase:
+def _load_models(offline: bool, threshold: float) -> Gate:
     """Build the shipped models before the agents run: each trains or indexes on first
     use (about a second), which inside a handler would block every agent's loop."""
     if offline:
         InquiryClassifier.shipped()
     sentiment("")
-    return KnowledgeBase.shipped()
+    background = [(r["text"], r["lang"]) for r in read_jsonl(TRAINING_FILE)]
+    return Gate(KnowledgeBase.shipped(), Catalogue.shipped(), threshold, background=background)
 
 
 def _started(value: T | None) -> T:

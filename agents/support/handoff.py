@@ -48,5 +48,5 @@ def register(app: SupportApp) -> None:
         quality = assess(msg, asked, replied)
         if not app.kpis.has(quality):  # a redelivered outcome is not counted twice
             app.kpis.add(quality)
-            app.support_metrics.record(quality, app.kpis)
+            app.support_metrics.record(quality)
         return quality

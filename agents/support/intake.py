@@ -3,12 +3,16 @@
 
 Both forward, so the agent that finally replies answers the original asker. Neither logs
 inquiry text: past ``preprocess`` only masked text exists, and nothing here writes even
-that to a log.
+that to a log. An inquiry that cannot be handled becomes a dead letter with its text
+masked too (``masked_value``), and a replay of it is handled like any inquiry.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from agents.shared.pii import mask
 from agents.shared.text import clean, detect_lang
@@ -35,6 +39,27 @@ def triage_of(msg: Inquiry, envelope: Envelope) -> Triage:
         masked=dict(masked.kinds),
         received_at=event_time(envelope),
     )
+
+
+def masked_value(value: bytes) -> bytes:
+    """An inquiry's bytes with personal data masked, for its dead letters: every string
+    of the JSON masked (a replay sends that), or, when the bytes are not JSON, the text
+    they hold, masked."""
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return mask(clean(value.decode("utf-8", errors="replace"))).text.encode()
+    return orjson.dumps(_masked(data))
+
+
+def _masked(data: Any) -> Any:
+    if isinstance(data, str):
+        return mask(data).text
+    if isinstance(data, dict):
+        return {_masked(k): _masked(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_masked(v) for v in data]
+    return data
 
 
 def event_time(envelope: Envelope) -> datetime:
@@ -73,7 +98,7 @@ def routed_of(msg: Triage, decision: Decision) -> Routed:
 def register(app: SupportApp) -> None:
     t = app.names
 
-    @app.agent(t.inquiries, name="preprocess", reply_to=t.replies)
+    @app.agent(t.inquiries, name="preprocess", reply_to=t.replies, redact=masked_value)
     async def preprocess(msg: Inquiry, ctx: Context) -> None:
         await ctx.forward(t.triage, triage_of(msg, ctx.envelope), key=msg.customer_id.encode())
 

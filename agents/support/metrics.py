@@ -1,20 +1,22 @@
 """The quality monitor's Prometheus metrics, on the app's registry (the worker's
-/metrics). The rate gauges are this worker's :class:`~agents.support.kpis.Kpis` over
-the outcomes of the partitions it holds."""
+/metrics).
+
+Only counters and histograms: each worker counts the outcomes of the partitions it
+holds, and the KPIs are ratios of sums over every worker, computed by Prometheus
+(config/prometheus/rules.yml, ``support:*`` recording rules). A per-worker rate would
+be one worker's share of the traffic, and rates do not add up."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, Summary
 
-from agents.support.kpis import Kpis
 from schemas.support import Quality
 
 RESOLUTION_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
-GAUGES = ("automation_rate", "escalation_rate", "task_success_rate", "satisfaction")
 
 
 class SupportMetrics:
-    """``agentstream_support_*``: replies by status and category, the KPI gauges and the
+    """``agentstream_support_*``: replies by status and category, quality scores and the
     time to resolution."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -24,14 +26,11 @@ class SupportMetrics:
             ("status", "category"),
             registry=registry,
         )
-        self.gauges = {
-            name: Gauge(
-                f"agentstream_support_{name}",
-                f"KPI {name} over the outcomes this worker has seen (agents.support.kpis).",
-                registry=registry,
-            )
-            for name in GAUGES
-        }
+        self.score = Summary(
+            "agentstream_support_quality_score",
+            "Quality score of each reply (agents.support.quality), 0 to 1.",
+            registry=registry,
+        )
         self.resolution = Histogram(
             "agentstream_support_resolution_seconds",
             "Seconds from an inquiry's arrival to the reply that resolved it.",
@@ -39,11 +38,8 @@ class SupportMetrics:
             registry=registry,
         )
 
-    def record(self, quality: Quality, kpis: Kpis) -> None:
-        """Count ``quality`` (already added to ``kpis``) and refresh the gauges."""
+    def record(self, quality: Quality) -> None:
         self.replies.labels(quality.status, quality.category).inc()
+        self.score.observe(quality.score)
         if quality.status != "escalated":
             self.resolution.observe(quality.latency_seconds)
-        snapshot = kpis.snapshot()
-        for name, gauge in self.gauges.items():
-            gauge.set(snapshot[name])

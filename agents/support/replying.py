@@ -1,5 +1,10 @@
 """What every replying agent does alike: one ``Outcome`` per reply, and escalations that
-tell people where their answer must go."""
+tell people where their answer must go.
+
+A person answers hours later, long after the asker's private reply topic (a client's
+``ask``) may be gone with its process: escalations therefore name the system's stable
+replies topic, which the gateway group reads (agents/console/feeds.py), never the
+asker's ``ce_replyto``."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from datetime import UTC, datetime
 
 from agents.support import texts
 from agents.support.app import Topics
-from schemas.support import Escalation, Outcome, Reply, Routed, Urgency
+from schemas.support import Escalation, Outcome, Queue, Reply, Routed, Urgency
 from streams import Context
 
 
@@ -41,10 +46,12 @@ async def escalate(
     agent: str,
     reason: str,
     text: str,
+    queue: Queue,
     urgency: Urgency | None = None,
+    action: str | None = None,
 ) -> Reply:
-    """Hand ``msg`` to people (an ``Escalation`` saying where their answer must go: this
-    event's ``ce_replyto`` and correlation id) and tell the customer so."""
+    """Hand ``msg`` to the people of ``queue`` (an ``Escalation`` saying why and where
+    their answer must go) and tell the customer so."""
     ticket = texts.ticket_for(msg.inquiry_id)
     urgency = urgency or msg.urgency
     escalation = Escalation(
@@ -56,9 +63,11 @@ async def escalate(
         category=msg.category,
         urgency=urgency,
         confidence=msg.confidence,
+        queue=queue,
+        action=action,
         reason=reason,
         received_at=msg.received_at,
-        reply_topic=ctx.envelope.replyto or topics.replies,
+        reply_topic=topics.replies,
         correlation_id=ctx.envelope.correlationid,
     )
     await ctx.send(topics.escalations, escalation, key=msg.customer_id.encode())
@@ -71,6 +80,8 @@ async def escalate(
         urgency=urgency,
         confidence=msg.confidence,
         ticket=ticket,
+        queue=queue,
+        action=action,
         agent=agent,
         model=msg.model,
     )

@@ -10,9 +10,12 @@ documented way of combining the two.
   - they disagree: the more confident one wins with its own confidence (route
     ``rules`` or ``model``, whichever won).
   Urgency is the most urgent of the rules' and the model's.
-* A follow-up (short, or "still"/"again"/"还是") that is still below
-  ``rules_confidence`` takes the category of the customer's previous turn: "it still
-  does not work" is about whatever did not work before.
+* The conversation counts only for a text that refers back to it ("and ...", "still",
+  "again", "还是", "...呢？", :func:`agents.support.signals.refers_back`): the model is
+  given the customer's recent turns, and a text still below ``rules_confidence`` takes
+  the category of the previous turn ("it still does not work" is about whatever did not
+  work before). A self-contained question is classified on its own text, however short
+  ("are you hiring?" after a question about crashes is about jobs).
 
 Model classifications are cached by a hash of the model's label, the masked text, its
 language and the history they were made with (the same words from a customer with
@@ -27,10 +30,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from agents.shared.classifier import Classification
-from agents.shared.text import tokenize
+from agents.shared.text import clean
 from agents.support import rules
 from agents.support.memory import Turn
 from agents.support.rules import RuleResult
+from agents.support.signals import refers_back
 from schemas.support import CATEGORIES, URGENCIES, Category, Lang, Urgency
 
 Route = Literal["rules", "model", "combined"]
@@ -95,10 +99,10 @@ class Router:
         if found.category is not None and found.confidence >= self.threshold:
             urgency = found.urgency or "normal"
             return Decision(found.category, urgency, found.confidence, "rules", "rules")
-        past = [t.text for t in history]
+        follow_up = bool(history) and refers_back(clean(text).lower())
+        past = [t.text for t in history] if follow_up else []
         decision = combine(found, await self._classify(text, lang, past), self.model.label)
-        unsure = decision.confidence < self.threshold
-        if history and unsure and rules.is_follow_up(text, len(tokenize(text, lang))):
+        if follow_up and decision.confidence < self.threshold:
             previous = history[-1].category
             return Decision(
                 previous, decision.urgency, decision.confidence, "combined", decision.model

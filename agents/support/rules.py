@@ -79,11 +79,6 @@ _URGENCY_PATTERNS: tuple[tuple[Urgency, str], ...] = (
     ("low", r"不着急|不急|有空|随便问问|顺便问"),
 )
 
-_FOLLOW_UP = re.compile(
-    r"\b(still|again|same (problem|issue)|as i said|any update|follow(ing)? up|it'?s back)\b"
-    r"|还是|仍然|依然|又|上次|之前那个|刚才|进展"
-)
-
 _CATEGORY_RE = tuple((c, re.compile(p), w) for c, p, w in _CATEGORY_PATTERNS)
 _URGENCY_RE = tuple((u, re.compile(p)) for u, p in _URGENCY_PATTERNS)
 
@@ -137,9 +132,3 @@ def most_urgent(*levels: Urgency | None) -> Urgency:
     """The highest of ``levels`` (``normal`` when none is given)."""
     given = [lv for lv in levels if lv is not None]
     return max(given, key=rank) if given else "normal"
-
-
-def is_follow_up(text: str, tokens: int) -> bool:
-    """A short message or one that refers back ("still", "again", "还是"): it needs the
-    conversation to be understood."""
-    return tokens <= 4 or _FOLLOW_UP.search(text.lower()) is not None

@@ -7,7 +7,6 @@ once) keeps one ticket and a person sees its duplicates as one case.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 
 from schemas.support import Lang
 
@@ -37,10 +36,3 @@ def apology(lang: Lang, ticket: str, urgency: str) -> str:
         f"We are sorry for the trouble you have had, and we take your complaint seriously. "
         f"It is logged as ticket {ticket}; {when}."
     )
-
-
-def troubleshooting(lang: Lang, answer: str, steps: Sequence[str]) -> str:
-    """An answer followed by its numbered troubleshooting steps."""
-    head = "请按以下步骤排查：" if lang == "zh" else "Please try these steps:"
-    numbered = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
-    return f"{answer}\n\n{head}\n{numbered}" if steps else answer

@@ -58,7 +58,7 @@ class Batch:
 
 def delivery(broker: Broker, acked: list[int]) -> Delivery:
     spec = SimpleNamespace(
-        name="a", mailbox="m", dead_letter_topic="m.dlq", reply_topic="m.replies"
+        name="a", mailbox="m", dead_letter_topic="m.dlq", reply_topic="m.replies", redact=None
     )
     acks = AckTracker(lambda n: None, 1000, 10)
     acks.consumer = SimpleNamespace(ack=acked.append, partitions=1)

@@ -96,21 +96,32 @@ async def test_confident_rules_do_not_ask_the_model() -> None:
     assert model.calls == []
 
 
-async def test_unsure_rules_ask_the_model_with_history_and_cache_it(
+async def test_a_follow_up_asks_the_model_with_history_and_caches_it(
     cache: Cache, redis: MemoryRedis
 ) -> None:
     model = ScriptedModel("sales", confidence=0.9)
     router = Router(model, threshold=0.75, cache=cache)
     history = [turn("i0", "technical")]
-    first = await router.decide("Do you have a plan for schools?", "en", history)
-    again = await router.decide("Do you have a plan for schools?", "en", history)
+    text = "And do you have a plan for schools?"
+    first = await router.decide(text, "en", history)
+    again = await router.decide(text, "en", history)
     assert first == again
     assert first.category == "sales"
-    assert model.calls == [("Do you have a plan for schools?", "en", ["my upload crashes"])]
-    key = cache_key("scripted", "Do you have a plan for schools?", "en", ["my upload crashes"])
+    assert model.calls == [(text, "en", ["my upload crashes"])]
+    key = cache_key("scripted", text, "en", ["my upload crashes"])
     stored = [k async for k in redis.scan_iter(match="agentstream:cache:router:*")]
     assert stored == [f"agentstream:cache:router:{key}".encode()]
     assert await cache.get(key) == {"category": "sales", "urgency": "normal", "confidence": 0.9}
+
+
+async def test_a_self_contained_question_is_classified_without_the_history() -> None:
+    """A customer who asked about crashes and then asks "are you hiring engineers?" is
+    asking about jobs: the earlier turn must not pull the question back to it."""
+    model = ScriptedModel("general", confidence=0.6)
+    router = Router(model, threshold=0.75)
+    decision = await router.decide("Are you hiring engineers?", "en", [turn("i0", "technical")])
+    assert decision.category == "general"
+    assert model.calls == [("Are you hiring engineers?", "en", [])]
 
 
 async def test_an_unsure_follow_up_keeps_the_previous_category() -> None:

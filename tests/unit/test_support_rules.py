@@ -64,16 +64,3 @@ def test_most_urgent_and_rank() -> None:
     assert rules.most_urgent("low", None, "high", "normal") == "high"
     assert rules.most_urgent() == "normal"
     assert [rules.rank(u) for u in ("low", "normal", "high", "critical")] == [0, 1, 2, 3]
-
-
-@pytest.mark.parametrize(
-    ("text", "tokens", "follow_up"),
-    [
-        ("It still does not work after the update you suggested", 9, True),
-        ("还是不行", 2, True),
-        ("any update?", 2, True),
-        ("How long does delivery to Canada usually take for large parcels", 9, False),
-    ],
-)
-def test_follow_ups(text: str, tokens: int, follow_up: bool) -> None:
-    assert rules.is_follow_up(text, tokens) is follow_up
