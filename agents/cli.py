@@ -47,7 +47,7 @@ def classify_cmd(
 
 @support.command("eval")
 def eval_cmd(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL inquiries")],
+    file: Annotated[str, typer.Argument(help="JSONL labelled inquiries, or a shipped set's name")],
     in_flight: Annotated[int, typer.Option(min=1, help="conversations in flight at once")] = 64,
     timeout: Annotated[float, typer.Option(help="seconds to wait for each reply")] = 30.0,
     as_json: Annotated[bool, typer.Option("--json", help="figures and rows as JSON")] = False,
@@ -57,7 +57,9 @@ def eval_cmd(
     and category: automation, answer precision, escalation recall, task success and
     latency percentiles. A line: {"id", "text", "lang"?, "category"?, "conversation"?,
     "expected": {"outcome": "answer"|"escalate"|"action", "entries"?, "queue"?,
-    "action"?}}; a bad line is refused with its number before anything is sent (exit 2)."""
+    "action"?}}; a bad line is refused with its number before anything is sent (exit 2).
+    FILE may also name a shipped set: inquiries-test, near-miss-test, not-sold-test,
+    conversations-test (never tuned on), or their -tune parts."""
     from agents.support import evaluate
 
     raise typer.Exit(evaluate.run(file, in_flight, timeout, as_json))

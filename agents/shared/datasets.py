@@ -15,8 +15,8 @@ from typing import Any
 
 
 def data_file(name: str) -> Traversable:
-    """A file of agents/support/data/."""
-    return resources.files("agents").joinpath("support", "data", name)
+    """A file of agents/support/data/ (``name`` may name a subfolder: ``eval/x.jsonl``)."""
+    return resources.files("agents").joinpath("support", "data", *name.split("/"))
 
 
 def read_jsonl(name: str) -> list[dict[str, Any]]:

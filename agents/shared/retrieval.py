@@ -1,19 +1,16 @@
-"""Knowledge-base retrieval with a score that says whether the top entry answers.
+"""Knowledge-base entries and BM25 retrieval over them.
 
 Entries are indexed with BM25 (bm25s), one index per language, over the tokens of their
-title, question and answer (``agents.shared.text.tokenize``). Raw BM25 scores are not
-comparable between queries, so each hit's score is turned into a probability that the
-entry answers the query by a logistic calibration fitted on labelled queries
-(agents/support/data/kb_queries.jsonl: the entry that answers each one, or none). Its
-features are the raw score, the margin to the best other entry, how much of the query the
-entry covers and the query's length. A score of 0.8 or more means "answer with it"; below
-that, escalate.
+title, question, answer, keywords and the terms customers use for their topic
+(``agents.shared.text.tokenize``). A search gives candidates with what retrieval knows
+about each (its raw score, the margin to the next, how much of the query it covers); raw
+BM25 scores are not comparable between queries, so whether a candidate answers is
+decided elsewhere, by a model fitted on labelled queries (agents/support/confidence.py).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,8 +18,6 @@ from typing import Any
 
 import bm25s
 import numpy as np
-from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression
 
 from agents.shared.datasets import read_jsonl
 from agents.shared.text import detect_lang, tokenize
@@ -34,6 +29,8 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 KB_FILE = "kb.jsonl"
 QUERIES_FILE = "kb_queries.jsonl"
+# Entries a search asks the caller's checks about, best raw score first.
+CANDIDATES = 12
 
 
 @dataclass(frozen=True)
@@ -76,16 +73,30 @@ class KBEntry:
 
     @property
     def text(self) -> str:
-        """What the entry is searched by: title, question, answer and keywords."""
-        return " ".join((self.title, self.question, self.answer, *self.keywords))
+        """What the entry is searched by: title, question, answer, keywords and the terms
+        of its ``requires`` groups (the ways customers name its topic)."""
+        terms = (t.rstrip("*") for group in self.requires for t in group)
+        return " ".join((self.title, self.question, self.answer, *self.keywords, *terms))
 
 
 @dataclass(frozen=True)
 class Hit:
-    """An entry and the calibrated probability, in [0, 1], that it answers the query."""
+    """An entry and the probability, in [0, 1], that it answers the query."""
 
     entry: KBEntry
     score: float
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry a query may be answered by, with what the search knows about the pair:
+    its BM25 score, the margin to the best other candidate, and the share of the query's
+    distinct words found in the entry."""
+
+    entry: KBEntry
+    raw: float
+    margin: float
+    coverage: float
 
 
 class _Index:
@@ -98,50 +109,43 @@ class _Index:
         self._bm25 = bm25s.BM25()
         self._bm25.index(docs, show_progress=False)
 
-    def features(
-        self, query: list[str], allowed: NDArray[np.bool_] | None = None
-    ) -> NDArray[np.float64]:
-        """One row per entry: raw score, margin to the best other entry (among the
-        ``allowed`` ones when given), share of the query's distinct tokens found in the
-        entry, log of the query's length."""
-        n = len(self.entries)
+    def candidates(
+        self, query: list[str], allowed: Callable[[KBEntry], bool] | None, k: int
+    ) -> list[Candidate]:
         if not query:
-            return np.zeros((n, 4))
+            return []
         scores = np.asarray(self._bm25.get_scores(query), dtype=np.float64)
-        rivals = scores if allowed is None else np.where(allowed, scores, 0.0)
-        order = np.argsort(-rivals, kind="stable")
-        best, second = rivals[order[0]], (rivals[order[1]] if n > 1 else 0.0)
-        best_other = np.where(np.arange(n) == order[0], second, best)
+        best = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
+        kept = [i for i in best if allowed is None or allowed(self.entries[i])]
         distinct = set(query)
-        coverage = np.array([len(distinct & t) / len(distinct) for t in self.tokens])
-        length = np.full(n, math.log1p(len(query)))
-        return np.column_stack([scores, scores - best_other, coverage, length])
+        out = []
+        for n, i in enumerate(kept):
+            rival = scores[kept[1]] if n == 0 and len(kept) > 1 else scores[kept[0]]
+            rival = rival if len(kept) > 1 else 0.0
+            coverage = len(distinct & self.tokens[i]) / len(distinct)
+            margin = float(scores[i] - rival)
+            out.append(Candidate(self.entries[i], float(scores[i]), margin, coverage))
+        return out
 
 
 class KnowledgeBase:
-    """Search over knowledge-base entries in English and Chinese."""
+    """BM25 search over knowledge-base entries in English and Chinese."""
 
-    def __init__(
-        self, entries: Iterable[KBEntry], calibration: Iterable[Mapping[str, Any]]
-    ) -> None:
-        """``calibration``: records with ``query``, ``lang`` and ``answer_id`` (the id of
-        the entry that answers the query, or ``None``) to fit the score on."""
+    def __init__(self, entries: Iterable[KBEntry]) -> None:
         self._entries = {e.id: e for e in entries}
         self._indexes = {
             lang: _Index([e for e in self._entries.values() if e.lang == lang])
             for lang in sorted({e.lang for e in self._entries.values()})
         }
-        self._calibration = self._fit(list(calibration))
 
     @classmethod
     def shipped(cls) -> KnowledgeBase:
-        """The knowledge base of agents/support/data/kb.jsonl calibrated on every
-        labelled query, built on first use and shared by the process."""
+        """The knowledge base of agents/support/data/kb.jsonl, built on first use and
+        shared by the process."""
         global _shipped
         with _shipped_lock:
             if _shipped is None:
-                entries = [KBEntry.from_record(r) for r in read_jsonl(KB_FILE)]
-                _shipped = cls(entries, read_jsonl(QUERIES_FILE))
+                _shipped = cls(KBEntry.from_record(r) for r in read_jsonl(KB_FILE))
             return _shipped
 
     def get(self, entry_id: str) -> KBEntry | None:
@@ -151,50 +155,23 @@ class KnowledgeBase:
     def entries(self) -> list[KBEntry]:
         return list(self._entries.values())
 
-    def search(
+    def candidates(
         self,
         text: str,
         lang: Lang | None = None,
-        k: int = 3,
         allowed: Callable[[KBEntry], bool] | None = None,
-    ) -> list[Hit]:
-        """The ``k`` best entries of the query's language, best first. With ``allowed``,
-        only the entries it accepts, each scored against the other accepted ones: an
-        entry ruled out (the answer gate's checks) is no rival, so it neither takes the
-        place of the one that answers nor lowers its score."""
+        k: int = CANDIDATES,
+    ) -> list[Candidate]:
+        """The entries of the query's language that share a word with it, best BM25
+        score first: of the ``k`` best, those ``allowed`` accepts (the answer gate's
+        checks, asked of these few only: the others could neither answer nor be close
+        rivals). Margins are to the best other accepted entry: an entry ruled out is no
+        rival."""
         lang = lang or detect_lang(text)
         index = self._indexes.get(lang)
         if index is None or k <= 0:
             return []
-        mask = None if allowed is None else np.array([allowed(e) for e in index.entries])
-        if mask is not None and not mask.any():
-            return []
-        features = index.features(tokenize(text, lang), mask)
-        scores = self._calibration.predict_proba(features)[:, 1]
-        if mask is not None:
-            scores = np.where(mask, scores, -1.0)
-        order = np.argsort(-scores, kind="stable")
-        hits = [Hit(index.entries[i], round(float(scores[i]), 4)) for i in order[:k]]
-        return [h for h in hits if h.score >= 0]
-
-    def _fit(self, queries: list[Mapping[str, Any]]) -> LogisticRegression:
-        rows: list[NDArray[np.float64]] = []
-        labels: list[bool] = []
-        for q in queries:
-            index = self._indexes.get(q["lang"])
-            if index is None:
-                continue
-            features = index.features(tokenize(q["query"], q["lang"]))
-            # The top entry is the case that matters (answer or escalate); the runner-up
-            # teaches what a close miss looks like.
-            for i in np.argsort(-features[:, 0], kind="stable")[:2]:
-                rows.append(features[i])
-                labels.append(index.entries[i].id == q["answer_id"])
-        if len(set(labels)) < 2:
-            raise ValueError("calibration needs queries with and without an answering entry")
-        model = LogisticRegression(C=1.0, max_iter=1000)
-        model.fit(np.vstack(rows), labels)
-        return model
+        return index.candidates(tokenize(text, lang), allowed, k)
 
 
 _shipped: KnowledgeBase | None = None

@@ -7,14 +7,14 @@ import asyncio
 from dataclasses import dataclass
 from typing import TypeVar
 
-from agents.shared.classifier import TRAINING_FILE, InquiryClassifier
-from agents.shared.datasets import fingerprint, read_jsonl
+from agents.shared.classifier import InquiryClassifier
+from agents.shared.datasets import fingerprint
 from agents.shared.models import model_client
 from agents.shared.models.base import ModelClient
 from agents.shared.retrieval import KnowledgeBase
 from agents.shared.sentiment import sentiment
 from agents.support.catalogue import Catalogue
-from agents.support.gate import Gate
+from agents.support.gate import CALIBRATION_FILES, Gate
 from agents.support.kpis import Kpis
 from agents.support.metrics import SupportMetrics
 from agents.support.routing import Router
@@ -23,7 +23,7 @@ from streams import App
 from streams.errors import ConfigurationError
 
 PARTITIONS = 6
-MODEL_DATA = ("inquiries.train.jsonl", "cues.json", "kb.jsonl", "catalogue.json")
+MODEL_DATA = ("cues.json", "kb.jsonl", "kb_queries.jsonl", "catalogue.json", *CALIBRATION_FILES)
 T = TypeVar("T")
 
 
@@ -158,8 +158,7 @@ def _load_models(offline: bool, threshold: float) -> Gate:
     if offline:
         InquiryClassifier.shipped()
     sentiment("")
-    background = [(r["text"], r["lang"]) for r in read_jsonl(TRAINING_FILE)]
-    return Gate(KnowledgeBase.shipped(), Catalogue.shipped(), threshold, background=background)
+    return Gate.shipped(threshold)
 
 
 def _started(value: T | None) -> T:

@@ -34,6 +34,7 @@ class Mentions:
     sold: frozenset[str]
     not_sold: tuple[str, ...]
     platforms: frozenset[str]
+    service: bool = False  # the service itself is named ("the app", "Acme Cloud")
 
 
 class Catalogue:
@@ -91,8 +92,9 @@ class Catalogue:
                 platforms.add(value)
         # The service itself is named in passing everywhere ("my Acme Cloud account"):
         # only the products below it tell entries apart.
+        service = bool(sold & self.umbrella)
         sold -= self.umbrella
-        return Mentions(frozenset(sold), tuple(not_sold), frozenset(platforms))
+        return Mentions(frozenset(sold), tuple(not_sold), frozenset(platforms), service)
 
     def not_sold_answer(self, ids: Iterable[str], lang: Lang) -> str:
         """We do not sell these; what we do sell."""

@@ -55,11 +55,15 @@ _INFO = _any(
 )
 _FIX = _any(
     r"\b(error|errors|fail\w*|crash\w*|bug|bugs|broken|stuck|freez\w*|froze|glitch\w*)\b",
-    r"(\bnot|\bnever|n't|\bstopped|\bstops|\bkeeps?) (work|load|sync|show|upload|pair|connect|play|open"
-    r"|back|start|turn|respond|download|record|send|arriv|receiv|let|accept)\w*",
+    r"(\bnot|\bnever|n't|\bstopped|\bstops|\bkeeps?) (work|load|sync|show|upload|pair|connect"
+    r"|play|open|back|start|turn|respond|download|record|send|arriv|receiv|let|accept)\w*",
     r"\b(won'?t|can'?t|cannot|unable to|doesn'?t|isn'?t|aren'?t)\b",
     r"\b(offline|blank|black screen|slow\w*|laggy|lagging|blurry|red light|disconnect\w*)\b",
     r"\b(404|500|502|503|429|403|401)\b",
+    r"\b(wasn'?t|weren'?t|isn'?t|aren'?t|hasn'?t been|haven'?t been|was not|were not|is not"
+    r"|are not) (used|applied|counted|credited|deducted|taken into account|working|recognised"
+    r"|recognized|accepted|showing|saved)\b",
+    r"没(有)?(自动)?(抵扣|生效|到账|用上|扣除|保存|识别)",
     r"报错|错误|失败|闪退|崩溃|卡住|卡在|卡顿|打不开|登不上|不了|离线|掉线|断线|异常|黑屏|白屏|没反应",
     r"不工作|不同步|很慢|太慢|无法|不能|红灯|不显示|播放不|模糊|没有声音|连不上|收不到|用不了|不好使",
 )
@@ -81,6 +85,7 @@ _FEATURE = _any(
 _STATUS_PHRASE = _any(
     r"\b(has|have|had|did|does|do)(n'?t| not) (yet )?(arriv|come|came|show|receiv|got|get|been"
     r"|reach|land|appear|go through|clear|process|reflect)",
+    r"\bnever (got|get|received|saw|see)\b",
     r"\b(not|never|still not|yet to|never been) (arrived|received|come through|shown up"
     r"|showed up|credited|refunded|delivered|processed|shipped|dispatched|back)\b",
     r"\bwhere('s| is| are) (my|our)\b|\b(status|progress|eta|update|news) (of|on|for) (my|our)\b",
@@ -97,13 +102,16 @@ _STATUS_PHRASE = _any(
 _STATUS_OBJECT = _any(
     r"\b(order\w*|parcel\w*|package\w*|deliver\w*|shipment\w*|shipping|refund\w*|money"
     r"|payment\w*|credit\w*|replacement\w*|return\w*|exchange\w*|ticket\w*|case|claim\w*"
-    r"|repair\w*|reimburs\w*|chargeback\w*|funds|item\w*|purchase\w*)\b",
-    r"订单|包裹|快递|物流|货|退款|钱|款|工单|理赔|维修|换货|退货|保修|申请|商品|东西",
+    r"|repair\w*|reimburs\w*|chargeback\w*|funds|item\w*|purchase\w*|reward\w*|bonus\w*"
+    r"|\d+ ?gb|points|voucher\w*|gift card\w*)\b",
+    r"订单|包裹|快递|物流|货|退款|钱|款|工单|理赔|维修|换货|退货|保修|申请|商品|东西|奖励|积分|礼品卡",
 )
 _VERBS = (
     r"cancel|refund|stop|turn off|switch off|disable|change|update|send|resend|re-send"
     r"|remove|delete|close|switch|downgrade|upgrade|credit|reverse|process|issue|reactivate"
     r"|restore|unlock|waive|extend|ship|replace|unsubscribe|merge|transfer|move|apply|fix"
+    r"|reissue|re-issue|erase|correct|amend|adjust|confirm|activate|enable|add|split|void"
+    r"|contact|call|ring|email|e-mail|phone|text|get back to|reach out to"
 )
 _REQUEST_STRONG = _any(
     rf"\b(please|pls|plz|kindly)\s+(\w+\s+){{0,2}}?({_VERBS})\b",
@@ -113,11 +121,51 @@ _REQUEST_STRONG = _any(
     r"|credit)\b|\b(want|need) (my|our) money back\b",
     r"\bi (want|need|demand|expect) (a |my |the |full )?(refund|money back|credit"
     r"|replacement|compensation)\b|\bi('d| would) like (a |my |the )?(refund|money back)\b",
-    rf"^({_VERBS}) (my|our|the|all|this|that|it)\b",
+    rf"^({_VERBS}) (my|our|the|all|this|that|it)\b|^(stop|quit) \w+ing\b",
+    r"\b(have|get|let|ask) (a|an|your|some|one of your) (\w+ ){1,3}(to )?(call|contact|email|ring"
+    r"|reach) (me|us)\b",
     r"\b(check|look up|look into|find out) (my|our|on my|on our|where my|whether my|if my)\b",
     r"帮我|帮忙|给我(退|开|发|补|换|取消|改|处理|查)|请(帮|给|把|尽快)|麻烦(你们|您)?(帮|给|把|尽快|处理)",
     r"我要(退款|退钱|取消|换货|退货|补发)|把(钱|款|费用)退|退(给|还)我|(马上|立刻|赶紧)(给|帮)?(我)?(退|取消|处理|关)",
     r"查(一下|查)?(我的|订单|退款)",
+)
+# A question after a number: an entry whose text gives none cannot answer it.
+_QUANTITY = _any(
+    r"\bhow (many|much|long|big|large|far|often|soon|fast)\b|\b(maximum|max|minimum|min|limit"
+    r"|limits|up to how|cap|capacity|quota)\b",
+    r"多少|多大|多久|多长|几个|几天|几次|最多|最少|上限|限制|多快",
+)
+# The customer did what the documented fix says and the fault is still there: the
+# knowledge base has nothing more to give.
+_TRIED = _any(
+    r"\b(tried|followed|did|done|went through) (all|every|everything|each|the (steps|instructions"
+    r"|troubleshooting|guide|article))\b|\btried (that|this|those|it) (already|before|twice)",
+    r"\b(already|i've|i have|we've|we have) (tried|restarted|rebooted|reinstalled|reset|cleared"
+    r"|updated|waited|checked|followed|power[- ]cycled)\b.{0,60}\b(still|again|no luck|nothing"
+    r"|same|doesn'?t|didn'?t|won'?t|not)\b",
+    r"(试过|都试了|按照|照着|等了|重启了|重启过|重装了|重装过|更新了|清了|检查了|已经).{0,24}"
+    r"(还是|仍然|依然|照样|没用|没有用|不行|无效)",
+    r"\b(even (with|after|though|when)|despite|in spite of)\b.{0,60}\b(still|error|fail\w*|return"
+    r"\w*|get|gets|got|won'?t|doesn'?t|isn'?t|not)\b|\b(still|keeps?) \w+ing\b.{0,40}\beven (with"
+    r"|after)\b",
+    r"\b(error\w*|fail\w*|return\w*|\d{3})\b.{0,60}\beven (with|after|though|when)\b",
+    r"即使|哪怕|就算.{0,20}(还是|也|仍然)",
+)
+# A grievance asks to be heard, not informed: "nobody told me" is a complaint about a
+# price change, not a question about how price changes are announced.
+_GRIEVANCE = _any(
+    r"\b(nobody|no one|noone|you never|you didn'?t|you did not) (told|tell|warned|warn|informed"
+    r"|inform|notified|notify|asked|ask)\b|\bwithout (any )?(notice|warning|telling|asking"
+    r"|consent|permission)\b",
+    r"(没|没有|也没|也没有|从没|从来没)(提前)?(通知|告知|说一声|提醒|告诉|征求|问过)|不打招呼|招呼都不打",
+)
+# Asking for a person is a request too: the customer has told us who should answer.
+_PERSON = _any(
+    r"\b(speak|talk|chat|connect me|put me through)( to| with)? (a |an |some |your )?(human|person"
+    r"|real person|real human|live (agent|person)|agent|representative|rep|someone|manager"
+    r"|supervisor|operator)\b|\b(human|real person|live agent|representative|operator)"
+    r",? (please|pls|now)\b|^(human|agent|operator|representative)[.!?]*$",
+    r"转人工|人工客服|真人|找人工|人工服务|要人工|接人工|找你们(经理|主管|负责人)",
 )
 _REQUEST_WEAK = _any(
     r"\bi (want|need|wish|would like|'d like) to (cancel|stop|end|terminate|close|downgrade"
@@ -179,10 +227,13 @@ _CRITICAL_PATTERNS: dict[Critical, tuple[str, ...]] = {
         r"[- ](charge|payment|transaction|debit|deduction)s?\b|\bfraud\w*",
         r"\b(overcharg\w*|stolen card|card (was )?stolen)\b|\bstill (being )?(charged|billed"
         r"|charging|billing)\b",
-        r"\b(didn'?t|did not|never) (authori[sz]e|sign up|subscribe|order|agree)\b",
+        r"\b(didn'?t|did not|never) (authori[sz]e|sign up|subscribe|order|agree|buy|bought"
+        r"|purchase|purchased|make|made)\b",
         r"\bcharged (me |us )?(for|after)\b.{0,40}\b(cancel\w*|closed|deleted|never)\b",
+        r"\b(charged|billed|debited)\b.{0,40}\b(even though|though|although|but|despite)\b",
         r"盗刷|重复扣|多扣|扣了?(两|2|三|3)次|乱扣|无故扣|莫名(其妙)?(扣|收)|未经(授权|同意|允许)",
         r"取消了?.{0,10}(还|仍|又)(在)?(扣|收)|还在扣|还扣|没(有)?(授权|同意|订阅|购买)过?",
+        r"(明明|设置的是|设的是).{0,20}(却|怎么|为什么|但).{0,10}(扣|收)",
     ),
     "outage": (
         r"\b(is|are|went|been|was|all|everything|system|site|service|servers?|api|production"
@@ -255,12 +306,19 @@ class Signals:
     access: bool
     critical: Critical | None
     follow_up: bool
+    tried: bool = False
+    grievance: bool = False
+    quantity: bool = False
 
     @property
     def needs_person(self) -> str | None:
         """Why no knowledge-base entry may answer, whatever its topic, or None."""
         if self.critical:
             return f"critical: {self.critical}"
+        if self.tried:
+            return "the customer already followed the documented steps"
+        if self.grievance:
+            return "a grievance, for a person to hear"
         if self.access:
             return "the customer's own account access"
         if self.status:
@@ -281,7 +339,7 @@ def read(lowered: str, lang: Lang) -> Signals:
     if lost:
         kinds.add("howto")
     status = bool(_STATUS_PHRASE.search(lowered) and _STATUS_OBJECT.search(lowered))
-    strong = _REQUEST_STRONG.search(lowered) is not None
+    strong = _REQUEST_STRONG.search(lowered) is not None or _PERSON.search(lowered) is not None
     weak = _REQUEST_WEAK.search(lowered) is not None and "howto" not in kinds
     request = strong or weak
     action = _action(lowered) if (status or request) else None
@@ -294,6 +352,9 @@ def read(lowered: str, lang: Lang) -> Signals:
         access=_ACCESS.search(lowered) is not None,
         critical=critical,
         follow_up=is_follow_up(lowered, lang),
+        tried=_TRIED.search(lowered) is not None,
+        grievance=_GRIEVANCE.search(lowered) is not None,
+        quantity=_QUANTITY.search(lowered) is not None,
     )
 
 
@@ -333,6 +394,20 @@ def negation(lowered: str, start: int, end: int) -> Negation | None:
         past = lowered[start:end].endswith("ed") and _PAST_SUBJECT_EN.search(before)
         done = _DONE_BEFORE_EN.search(before) or _DONE_AFTER_EN.search(after) or past
     return "done" if done else None
+
+
+_UNWANTED = _any(
+    r"\b(don'?t|do not|doesn'?t|does not|not|never|no) (want|wanna|wish|plan|mean|intend|need"
+    r"|trying|looking|going)( to| on)? \w+\b",
+    r"\b(instead of|rather than|other than|without|apart from|except) \w+\b",
+    r"(不想|不要|并不想|不打算|而不是|不是要|不是想|不需要|无需|不用)(再|去|把|给|要)?[\u4e00-\u9fff]{1,2}",
+)
+
+
+def without_unwanted(lowered: str) -> str:
+    """``lowered`` without what the customer says they do not want ("I don't want to
+    cancel", "不想取消"): those words are not what they ask about."""
+    return _UNWANTED.sub(" ", lowered)
 
 
 def _action(lowered: str) -> str | None:

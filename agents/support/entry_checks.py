@@ -1,0 +1,91 @@
+"""One knowledge-base entry's part of the answer gate: the products it covers, the kinds
+of question it answers, the term groups an inquiry must name (not negated), and the
+words it accounts for."""
+
+from __future__ import annotations
+
+from agents.shared.retrieval import KBEntry
+from agents.shared.terms import Terms
+from agents.shared.text import tokenize
+from agents.support import signals as sig
+from agents.support.catalogue import Catalogue
+
+
+class EntryChecks:
+    """One entry's part of the gate: its products, kinds, term groups, vocabulary."""
+
+    def __init__(self, entry: KBEntry, catalogue: Catalogue) -> None:
+        self.entry = entry
+        self.products = catalogue.expand(entry.products) - catalogue.umbrella
+        self.kinds = frozenset(entry.kinds)
+        self.groups = [Terms.of(group) for group in entry.requires]
+        # About the service (its apps, account, plans), not about hardware.
+        self.service = not self.products & catalogue.groups["hardware"]
+        words = " ".join((entry.text, *entry.steps, *(t for g in entry.requires for t in g)))
+        self.vocabulary = frozenset(tokenize(words.replace("*", ""), entry.lang))
+        # The words that name the entry's topic: its title and its term groups.
+        named = " ".join((entry.title, *(t for g in entry.requires for t in g)))
+        self.topic_words = frozenset(tokenize(named.replace("*", ""), entry.lang))
+        self._han_words = [w for w in self.vocabulary if is_han(w) and len(w) > 1]
+        said = " ".join((entry.title, entry.question, entry.answer, *entry.steps))
+        self._answer_words = frozenset(tokenize(said, entry.lang))
+        self.gives_numbers = any(ch.isdigit() for ch in entry.answer + "".join(entry.steps))
+
+    def topical(self, lowered: str) -> bool:
+        """Whether ``lowered`` names the entry's topic: a term of each group."""
+        return bool(self.groups) and all(terms.search(lowered) for terms in self.groups)
+
+    def explains(self, token: str) -> bool:
+        """Whether the entry accounts for ``token``: it is one of the entry's words, or,
+        for Chinese, shares a word with it either way ("试用期" and "试用"; word
+        segmentation splits the same phrase differently in different sentences)."""
+        if token in self.vocabulary:
+            return True
+        if not is_han(token):
+            return False
+        return any(w in token or (token in w and len(token) > 1) for w in self._han_words)
+
+    def answers(self, token: str) -> bool:
+        """Whether the entry's own text (not its keywords) contains ``token``."""
+        return token in self._answer_words or (
+            is_han(token) and any(w in token or token in w for w in self._answer_words if is_han(w))
+        )
+
+    def refuses(self, lowered: str, products: frozenset[str], signals: sig.Signals) -> str | None:
+        """Why the entry does not answer the inquiry, or None."""
+        if self.entry.products and not products <= self.products:
+            return f"it is about {', '.join(sorted(products - self.products))}"
+        for terms in self.groups:
+            why = self._group(lowered, terms)
+            if why:
+                return why
+        if "fix" in signals.kinds and "fix" not in self.kinds and self.kinds:
+            return "a fault report, and the entry is not troubleshooting"
+        if signals.quantity and not self.gives_numbers:
+            return "a question about a number, and the entry gives none"
+        if self.kinds == {"fix"} and signals.kinds == {"info"}:
+            return "a question about what it does, and the entry fixes a fault"
+        return None
+
+    def _group(self, lowered: str, terms: Terms) -> str | None:
+        matches = terms.find(lowered)
+        if not matches:
+            return "none of its topic words"
+        kinds: list[str] = []
+        for m in matches:
+            negated = sig.negation(lowered, m.start, m.end)
+            if negated is None or not self._refused_by(negated):
+                return None
+            kinds.append(f"{negated} {lowered[m.start : m.end]!r}")
+        return "negated: " + ", ".join(kinds)
+
+    def _refused_by(self, negated: sig.Negation) -> bool:
+        if negated == "volition":
+            return True
+        if negated == "plain":
+            return "fix" not in self.kinds
+        return "fix" not in self.kinds and "howto" in self.kinds  # done
+
+
+def is_han(token: str) -> bool:
+    return "\u3400" <= token[:1] <= "\u9fff"
