@@ -102,6 +102,14 @@ async def handle(app: SupportApp, msg: Routed, ctx: Context, agent: str) -> Repl
     return await respond(ctx, t, reply, msg.text, msg.received_at)
 
 
+def is_complaint(msg: Routed, found: signals.Signals, sure: float) -> bool:
+    """Whether an inquiry routed to complaints is one: the router was sure, or its
+    words complain. A question the classifier put here without either ("is the Xbox in
+    stock?") is answered or escalated like any other."""
+    evidence = rules.apply(msg.text).evidence.get("complaint", 0.0)
+    return msg.confidence >= sure or evidence > 0 or found.grievance or found.critical is not None
+
+
 def register(app: SupportApp) -> None:
     t = app.names
 
@@ -116,6 +124,8 @@ def register(app: SupportApp) -> None:
     @app.agent(t.complaints, name="complaints", reply_to=t.replies)
     async def complaints(msg: Routed, ctx: Context) -> Reply:
         found = signals.read(clean(msg.text).lower(), msg.lang)
+        if not is_complaint(msg, found, app.settings.support.rules_confidence):
+            return await handle(app, msg, ctx, "knowledge_base")
         urgency: Urgency = "critical" if found.critical else raised(msg.urgency)
         text = texts.apology(msg.lang, texts.ticket_for(msg.inquiry_id), urgency)
         queue = CRITICAL_QUEUES[found.critical] if found.critical else "complaints"

@@ -55,8 +55,8 @@ class EntryChecks:
         """Why the entry does not answer the inquiry, or None."""
         if self.entry.products and not products <= self.products:
             return f"it is about {', '.join(sorted(products - self.products))}"
-        for terms in self.groups:
-            why = self._group(lowered, terms)
+        for n, terms in enumerate(self.groups):
+            why = self._group(lowered, terms, core=n == 0)
             if why:
                 return why
         if "fix" in signals.kinds and "fix" not in self.kinds and self.kinds:
@@ -67,16 +67,21 @@ class EntryChecks:
             return "a question about what it does, and the entry fixes a fault"
         return None
 
-    def _group(self, lowered: str, terms: Terms) -> str | None:
+    def _group(self, lowered: str, terms: Terms, core: bool) -> str | None:
+        """Why the inquiry fails a group: none of its terms, or only negated ones; for
+        the ``core`` group (the entry's subject), a subject the customer says they do
+        not want fails it whatever else matches ("SMS instead of an authenticator app"
+        against the entry on authenticator apps)."""
         matches = terms.find(lowered)
         if not matches:
             return "none of its topic words"
-        kinds: list[str] = []
-        for m in matches:
-            negated = sig.negation(lowered, m.start, m.end)
-            if negated is None or not self._refused_by(negated):
-                return None
-            kinds.append(f"{negated} {lowered[m.start : m.end]!r}")
+        negations = [(m, sig.negation(lowered, m.start, m.end)) for m in matches]
+        unwanted = [m for m, negated in negations if negated == "volition"]
+        if core and unwanted:
+            return f"not wanted: {lowered[unwanted[0].start : unwanted[0].end]!r}"
+        if any(negated is None or not self._refused_by(negated) for _, negated in negations):
+            return None
+        kinds = [f"{negated} {lowered[m.start : m.end]!r}" for m, negated in negations]
         return "negated: " + ", ".join(kinds)
 
     def _refused_by(self, negated: sig.Negation) -> bool:

@@ -138,11 +138,11 @@ class Gate:
         rows: list[tuple[float, ...]] = []
         answers: list[bool] = []
         for record in records:
-            lowered = mask(clean(record["query"])).text.lower()
+            lowered = _PLACEHOLDERS.sub(" ", mask(clean(record["query"])).text.lower())
             lang = record["lang"]
             signals = sig.read(lowered, lang)
             mentions = self.catalogue.mentions(lowered)
-            if signals.needs_person or self._about_not_sold(lowered, mentions):
+            if signals.needs_person or self._not_sold(lowered, mentions, signals):
                 continue
             right = set(record.get("answer_ids") or ()) | {record.get("answer_id")}
             for candidate, row, _ in self._scored(lowered, lang, signals, mentions)[:2]:
@@ -155,7 +155,7 @@ class Gate:
     ) -> Verdict:
         """The verdict for ``text`` (masked), routed to ``category``; ``earlier``: the
         customer's previous turns, oldest first, for a follow-up."""
-        lowered = clean(text).lower()
+        lowered = _PLACEHOLDERS.sub(" ", clean(text).lower())
         signals = sig.read(lowered, lang)
         queue = _queue(category, signals)
         why = signals.needs_person
@@ -163,9 +163,10 @@ class Gate:
             urgency: Urgency | None = "critical" if signals.critical else None
             return Verdict("escalate", why, queue, urgency=urgency, action=signals.action)
         mentions = self.catalogue.mentions(lowered)
-        if self._about_not_sold(lowered, mentions):
+        not_sold = self._not_sold(lowered, mentions, signals)
+        if not_sold:
             why = "a product we do not sell"
-            return Verdict("not_sold", why, queue, not_sold=mentions.not_sold)
+            return Verdict("not_sold", why, queue, not_sold=not_sold)
         verdict = self._judge(lowered, lang, signals, queue)
         if verdict.outcome == "escalate" and earlier and signals.follow_up:
             context = clean(earlier[-1]).lower()
@@ -174,13 +175,22 @@ class Gate:
                 return combined
         return verdict
 
-    def _about_not_sold(self, lowered: str, mentions: Mentions) -> bool:
-        """Whether the inquiry is about a product we do not sell: it names one, and
-        neither a product of ours nor the service, nor the topic of an entry about the
-        service ("can offline files go on my SD card?" is about offline files)."""
-        if not mentions.not_sold or mentions.sold or mentions.service:
-            return False
-        return not any(c.service and c.topical(lowered) for c in self._checks.values())
+    def _not_sold(self, lowered: str, mentions: Mentions, signals: sig.Signals) -> tuple[str, ...]:
+        """The kinds of product we do not sell that the inquiry is about (none: it is not
+        about one). It names one and no product of ours, and either asks to buy it (or
+        have it repaired) from us, or names neither the service nor the topic of an
+        entry about the service ("can offline files go on my SD card?" is about offline
+        files). Asking to buy a phone or a computer from us counts too."""
+        things = mentions.not_sold or (
+            ("devices",) if signals.buying and mentions.platforms else ()
+        )
+        if not things or mentions.sold:
+            return ()
+        if signals.buying:
+            return things
+        if mentions.service or any(c.service and c.topical(lowered) for c in self._checks.values()):
+            return ()
+        return things
 
     def _scored(
         self, lowered: str, lang: Lang, signals: sig.Signals, mentions: Mentions
@@ -193,7 +203,7 @@ class Gate:
             return checks[entry.id].refuses(lowered, mentions.sold, signals) is None
 
         candidates = self.kb.candidates(lowered, lang, allowed)
-        tokens = tokenize(sig.without_unwanted(_PLACEHOLDERS.sub(" ", lowered)), lang)
+        tokens = tokenize(sig.without_unwanted(lowered), lang)
         scored = []
         for c in candidates:
             unexplained = self._vocabulary.unexplained(tokens, checks[c.entry.id])

@@ -129,6 +129,22 @@ _REQUEST_STRONG = _any(
     r"我要(退款|退钱|取消|换货|退货|补发)|把(钱|款|费用)退|退(给|还)我|(马上|立刻|赶紧)(给|帮)?(我)?(退|取消|处理|关)",
     r"查(一下|查)?(我的|订单|退款)",
 )
+# Asking us for a thing to buy, or to repair one: about our catalogue, whatever else the
+# message names ("do you sell a tracker that syncs to Acme Cloud?").
+_BUYING = _any(
+    r"\b(do|does) (you|acme|acme cloud) (sell|have|make|stock|carry|offer|do) (a|an|any|the|some"
+    r"|one)?\b|\b(can|could|where can|may) (i|we) (buy|order|get|purchase)\b|\bsell me\b",
+    r"\b(is|are) (the |a |an )?[\w -]{2,30} (in stock|available to buy|for sale)\b|\bin stock\b",
+    r"\brecommend (one of )?your\b|\b(is there|are there) (an? )?acme\b|\bdoes acme make\b",
+    r"\b(repair|fix|replace) (my|a|the)\b.{0,30}\b(for me|for us)\b|\bsend it to you for repair"
+    r"|\bdo you (do|offer) .{0,20}repairs?\b",
+    r"有卖|有没有卖|卖不卖|卖吗|有货|能买|可以买|在你们这(买|能修|修)|你们(这)?能修|以旧换新|哪里能买|有售",
+)
+# ... unless it is our software for that thing ("do you have an Apple Watch app?").
+_SOFTWARE = _any(
+    r"\b(app|apps|version|integration|plugin|client|widget|support for|work with|works with)\b",
+    r"版|客户端|应用|插件|支持",
+)
 # A question after a number: an entry whose text gives none cannot answer it.
 _QUANTITY = _any(
     r"\bhow (many|much|long|big|large|far|often|soon|fast)\b|\b(maximum|max|minimum|min|limit"
@@ -219,6 +235,13 @@ _CRITICAL_PATTERNS: dict[Critical, tuple[str, ...]] = {
         r"\b(log ?in|sign[- ]?in)s? from (another|a different|an unknown|unknown|a strange)",
         r"被盗|被黑|黑客|盗号|被入侵|泄露|泄漏|异地登录|陌生设备|不是我(本人)?(操作|登录|改的|删的)",
         r"有人(登录|登陆|改了|删了|盗)",
+        r"\b(phishing|scam\w*|impersonat\w*|pretending to be|vulnerabilit\w*|bug bounty|exploit)\b",
+        r"\b(someone else'?s|other (customers|users|people)'?s?|another (customer|user)'?s) (files?"
+        r"|photos?|account|data|names?|timeline)\b",
+        r"\b(into|in) (someone|somebody) else'?s account\b",
+        r"\b(api key|token|password)s? (was |were |got |has been )?(leaked|exposed|published|stolen"
+        r"|disappeared)\b",
+        r"冒充|骗局|诈骗|钓鱼|漏洞|别人的(照片|文件|账号)|其他(客户|用户)的|陌生(ip|设备)|密钥.{0,6}(泄露|公开)",
     ),
     "money": (
         r"\b(charged|billed|debited|deducted|taken)\b.{0,25}\b(twice|two times|three times"
@@ -277,7 +300,7 @@ _PRONOUNS = frozenset(["it", "that", "this", "those", "these", "them", "they", "
 _NEG_VOLITION = _any(
     r"\b(don'?t|do not|doesn'?t|does not|not|never|no) (want|wanna|wish|plan|mean|intend"
     r"|need|trying|looking|going)( to| on)?( \w+)?\s*$",
-    r"\b(instead of|rather than|other than|without|apart from|except)\s+(\w+\s+)?$",
+    r"\b(instead of|rather than|other than|without|apart from|except)\s+(\w+\s+){0,2}$",
     r"(不想|不要|并不想|不打算|而不是|不是要|不是想|不需要|无需|不用|别)(再|去|把|给|要)?$",
 )
 _NEG_PLAIN = _any(
@@ -309,6 +332,7 @@ class Signals:
     tried: bool = False
     grievance: bool = False
     quantity: bool = False
+    buying: bool = False  # asks to buy (or repair) a thing from us, not software for it
 
     @property
     def needs_person(self) -> str | None:
@@ -355,6 +379,7 @@ def read(lowered: str, lang: Lang) -> Signals:
         tried=_TRIED.search(lowered) is not None,
         grievance=_GRIEVANCE.search(lowered) is not None,
         quantity=_QUANTITY.search(lowered) is not None,
+        buying=_BUYING.search(lowered) is not None and _SOFTWARE.search(lowered) is None,
     )
 
 
