@@ -23,8 +23,8 @@ class EntryChecks:
         self.service = not self.products & catalogue.groups["hardware"]
         words = " ".join((entry.text, *entry.steps, *(t for g in entry.requires for t in g)))
         self.vocabulary = frozenset(tokenize(words.replace("*", ""), entry.lang))
-        # The words that name the entry's topic: its title and its term groups.
-        named = " ".join((entry.title, *(t for g in entry.requires for t in g)))
+        # The words that name the entry's subject: its title and its first term group.
+        named = " ".join((entry.title, *(entry.requires[0] if entry.requires else ())))
         self.topic_words = frozenset(tokenize(named.replace("*", ""), entry.lang))
         self._han_words = [w for w in self.vocabulary if is_han(w) and len(w) > 1]
         said = " ".join((entry.title, entry.question, entry.answer, *entry.steps))

@@ -203,13 +203,18 @@ def render(report: dict[str, Any], results: list[Result], lines: list[Line]) -> 
             out.append(f"{title} ({len(rows)}):")
             out += [
                 f"  {r.id}: {text[r.id][:70]!r} -> {','.join(r.sources) or r.status}"
-                f" (expected {r.expected.outcome} {','.join(r.expected.entries)})".rstrip()
+                f" (expected {_expected(r)})"
                 for r in rows[:SHOWN]
             ]
     if no_reply:
         ids = ", ".join(r.id for r in no_reply[:SHOWN])
         out.append(f"no reply in time: {len(no_reply)} ({ids})")
     return "\n".join(out)
+
+
+def _expected(r: Result) -> str:
+    e = r.expected
+    return " ".join(x for x in (e.outcome, ",".join(e.entries), e.queue or "") if x)
 
 
 def _row(r: Result) -> dict[str, Any]:

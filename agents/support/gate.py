@@ -178,9 +178,9 @@ class Gate:
     def _not_sold(self, lowered: str, mentions: Mentions, signals: sig.Signals) -> tuple[str, ...]:
         """The kinds of product we do not sell that the inquiry is about (none: it is not
         about one). It names one and no product of ours, and either asks to buy it (or
-        have it repaired) from us, or names neither the service nor the topic of an
-        entry about the service ("can offline files go on my SD card?" is about offline
-        files). Asking to buy a phone or a computer from us counts too."""
+        have it repaired) from us, or names neither the service nor a question an entry
+        about the service may answer ("can offline files go on my SD card?" is about
+        offline files). Asking to buy a phone or a computer from us counts too."""
         things = mentions.not_sold or (
             ("devices",) if signals.buying and mentions.platforms else ()
         )
@@ -188,7 +188,10 @@ class Gate:
             return ()
         if signals.buying:
             return things
-        if mentions.service or any(c.service and c.topical(lowered) for c in self._checks.values()):
+        if mentions.service or any(
+            c.service and c.topical(lowered) and c.refuses(lowered, mentions.sold, signals) is None
+            for c in self._checks.values()
+        ):
             return ()
         return things
 

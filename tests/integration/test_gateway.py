@@ -230,6 +230,38 @@ async def test_a_persons_answer_reaches_the_customer(http: Http) -> None:
     assert again.status == 404
 
 
+async def test_a_persons_answer_reaches_the_customer_after_their_gateway_stopped(
+    settings: Settings, prefix: str
+) -> None:
+    """The gateway that took the inquiry is gone (its private reply topic with it); a
+    person answers from another replica and the customer sees the answer there."""
+    who = customer()
+    async with http_gateway(with_gateway(settings), prefix) as first:
+        answer = await first.post("/api/inquiries", json={"customer_id": who, "text": COMPLAINT})
+        escalated = await answer.json()
+    assert escalated["status"] == "escalated"
+    ticket = escalated["ticket"]
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    async with http_gateway(with_gateway(settings), prefix) as second:
+
+        async def listed() -> bool:
+            found = await (await second.get("/api/escalations", headers=bearer)).json()
+            return ticket in {e["ticket"] for e in found["escalations"]}
+
+        await wait_until(listed, 30, f"escalation {ticket} in the other replica's console")
+        form = {"ticket": ticket, "text": "We called you back.", "agent_name": "Bo"}
+        sent = await second.post("/agent/answer", json=form, headers=bearer)
+        assert sent.status == 200, await sent.text()
+
+        async def answered() -> list[dict[str, Any]]:
+            got = await (await second.get(f"/api/customers/{who}/messages", headers=bearer)).json()
+            return [m for m in got["messages"] if m["status"] == "human"]
+
+        await wait_until(answered, 30, "the person's answer in the customer's messages")
+        (human,) = await answered()
+        assert (human["text"], human["ticket"]) == ("We called you back.", ticket)
+
+
 async def test_kpis_count_the_replies(http: Http) -> None:
     bearer = {"Authorization": f"Bearer {TOKEN}"}
     await http.post("/api/inquiries", json={"customer_id": customer(), "text": QUESTION})

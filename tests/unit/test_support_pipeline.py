@@ -8,13 +8,14 @@ from __future__ import annotations
 import collections
 import logging
 
+import orjson
 import pytest
 
 from agents.shared.models.offline import OfflineModel
 from agents.support import SupportApp, Topics, create_app
 from config import Settings
 from schemas.support import Escalation, HumanAnswer, Inquiry, Quality, Reply
-from streams.testing import TestApp
+from streams.testing import TestApp, headers_for
 from tests.support_fixtures import PII, inquiry, leaks, shipped_inquiries
 
 PREFIX = "mem."
@@ -117,3 +118,23 @@ async def test_memory_survives_a_restart_and_routes_a_follow_up() -> None:
     assert stranger.category != "technical", "without a conversation it is not technical"
     assert [turn["text"] for turn in turns] == [first, follow_up]
     assert [turn["inquiry_id"] for turn in turns] == [before.inquiry_id, after.inquiry_id]
+
+
+async def test_a_dead_lettered_inquiry_keeps_only_masked_text() -> None:
+    """An inquiry that fails (here: no customer id, so not an Inquiry) becomes a dead
+    letter with its personal data masked; replaying that value is an ordinary inquiry."""
+    app = support_app()
+    raw = orjson.dumps({"text": "card 4111 1111 1111 1111, mail me at jane.doe@example.com"})
+    async with TestApp(app) as t:
+        t.send_raw(INQUIRIES, raw, key=b"c1", headers=headers_for(Inquiry))
+        bad = b"\xffnot json jane.doe@example.com"
+        t.send_raw(INQUIRIES, bad, key=b"c2", headers=headers_for(Inquiry))
+        await t.drain()
+        letters = t.dead_letters(INQUIRIES)
+        assert [letter.header("dlq.stage") for letter in letters] == ["validate", "decode"]
+        assert all(leaks(letter.value or b"") == [] for letter in letters)
+        assert orjson.loads(letters[0].value or b"") == {"text": "card [CARD], mail me at [EMAIL]"}
+        fixed = orjson.loads(letters[0].value or b"") | {"customer_id": "c1"}
+        t.send_raw(INQUIRIES, orjson.dumps(fixed), key=b"c1", headers=headers_for(Inquiry))
+        await t.drain()
+    assert [r.customer_id for r in t.messages(app.names.replies, Reply)] == ["c1"]
