@@ -4,8 +4,9 @@ Definitions (an *inquiry* is counted once, by its id, however many records menti
 
 * ``automation_rate``: inquiries answered by the agents alone / inquiries.
 * ``escalation_rate``: inquiries escalated to a person / inquiries.
-* ``task_success_rate``: inquiries resolved (answered by the agents, or later by a
-  person) / inquiries.
+* ``resolution_rate``: inquiries resolved (answered by the agents, or later by a
+  person) / inquiries. Whether a resolution was *right* needs labels: that is the task
+  success of ``agentstream support eval`` and of the demo's seed KPI table.
 * ``time_to_resolution_p50`` / ``_p95``: seconds from the inquiry's arrival to the reply
   that resolved it, over resolved inquiries (the last ``window`` of them).
 * ``satisfaction``: the mean quality score (see :mod:`agents.support.quality`).
@@ -69,7 +70,7 @@ class Kpis:
         return {
             "automation_rate": _ratio(answered, inquiries),
             "escalation_rate": _ratio(escalated, inquiries),
-            "task_success_rate": _ratio(answered + human, inquiries),
+            "resolution_rate": _ratio(answered + human, inquiries),
             "time_to_resolution_p50": percentile(times, 50),
             "time_to_resolution_p95": percentile(times, 95),
             "satisfaction": _ratio(self._score_sum, self._records),

@@ -316,6 +316,16 @@ _PAST_SUBJECT_EN = re.compile(
 )
 _DONE_BEFORE_ZH = re.compile(r"(已经|已)(把|给|被)?$")
 _DONE_AFTER_ZH = re.compile(r"^(过|好了|了|掉了|完了)")
+# Only an action is "done" by a following 了: "已经取消了" is, "忘记密码了" is not about
+# the password being done.
+_ZH_ACTIONS = re.compile(
+    r"取消|关闭|关掉|退|改|换|删|重置|设置|开启|打开|升级|降级|注销|备份|上传|同步|绑定|解绑|购买|买|下单"
+    r"|付|支付|申请|提交|更新|安装|卸载|登录|退订|订阅|续费|转|发|寄"
+)
+# A-not-A questions ("有没有", "能不能") ask; they do not negate.
+_A_NOT_A = re.compile(
+    r"(有没有|能不能|是不是|会不会|要不要|可不可以|行不行|用不用|需不需要|支不支持|可以不)$"
+)
 _WISH_BEFORE_ZH = re.compile(r"(想|要|打算|怎么|如何|怎样|能不能|可以)$")
 _INABLE_AFTER_ZH = re.compile(r"^(不了|不掉|失败|不成)")
 
@@ -407,13 +417,17 @@ def negation(lowered: str, start: int, end: int) -> Negation | None:
     "取消不了"), ``done`` ("already cancelled", "I cancelled", "已经取消了"), or None."""
     before = lowered[max(0, start - 40) : start]
     after = lowered[end : end + 12]
+    if _A_NOT_A.search(before):
+        return None
     if _NEG_VOLITION.search(before):
         return "volition"
     if _NEG_PLAIN.search(before) or _INABLE_AFTER_ZH.search(after):
         return "plain"
     if _is_zh(lowered[start]):
         done = _DONE_BEFORE_ZH.search(before) or (
-            _DONE_AFTER_ZH.search(after) and not _WISH_BEFORE_ZH.search(before)
+            _DONE_AFTER_ZH.search(after)
+            and not _WISH_BEFORE_ZH.search(before)
+            and _ZH_ACTIONS.search(lowered[start:end])
         )
     else:
         past = lowered[start:end].endswith("ed") and _PAST_SUBJECT_EN.search(before)

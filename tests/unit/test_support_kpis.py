@@ -41,7 +41,7 @@ def test_rates_count_inquiries_once() -> None:
     assert snap["inquiries"] == 4
     assert snap["automation_rate"] == 0.5
     assert snap["escalation_rate"] == 0.5
-    assert snap["task_success_rate"] == 0.75  # a, b by the agents, c by a person
+    assert snap["resolution_rate"] == 0.75  # a, b by the agents, c by a person
     assert snap["satisfaction"] == pytest.approx((1.0 + 0.9 + 0.6 + 0.7 + 0.8) / 5)
     assert (snap["answered"], snap["escalated"], snap["human"], snap["flagged"]) == (2, 2, 1, 1)
     assert snap["time_to_resolution_p50"] == 3.0  # over 1, 3 and 600 s
@@ -62,7 +62,7 @@ def test_human_answer_to_an_unseen_escalation_counts_the_inquiry() -> None:
     kpis = Kpis()
     kpis.add(quality("x", "human", 100.0))
     snap = kpis.snapshot()
-    assert (snap["inquiries"], snap["escalated"], snap["task_success_rate"]) == (1, 1, 1.0)
+    assert (snap["inquiries"], snap["escalated"], snap["resolution_rate"]) == (1, 1, 1.0)
 
 
 def test_percentile_is_nearest_rank() -> None:
