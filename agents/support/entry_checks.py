@@ -27,6 +27,13 @@ class EntryChecks:
         named = " ".join((entry.title, *(entry.requires[0] if entry.requires else ())))
         self.topic_words = frozenset(tokenize(named.replace("*", ""), entry.lang))
         self._han_words = [w for w in self.vocabulary if is_han(w) and len(w) > 1]
+        # "countr*" accounts for "country" and "countries" (a stem cut off elsewhere).
+        self._prefixes = tuple(
+            t.rstrip("*").lower()
+            for group in entry.requires
+            for t in group
+            if t.endswith("*") and t.isascii() and len(t) > 4
+        )
         said = " ".join((entry.title, entry.question, entry.answer, *entry.steps))
         self._answer_words = frozenset(tokenize(said, entry.lang))
         self.gives_numbers = any(ch.isdigit() for ch in entry.answer + "".join(entry.steps))
@@ -39,7 +46,7 @@ class EntryChecks:
         """Whether the entry accounts for ``token``: it is one of the entry's words, or,
         for Chinese, shares a word with it either way ("试用期" and "试用"; word
         segmentation splits the same phrase differently in different sentences)."""
-        if token in self.vocabulary:
+        if token in self.vocabulary or token.startswith(self._prefixes or ("\0",)):
             return True
         if not is_han(token):
             return False

@@ -14,13 +14,15 @@ when every check below holds, and otherwise escalates with the reason:
    - a term of each of its ``requires`` groups, not negated ("do not want to cancel"
      fails an entry about cancelling; "already cancelled" fails a how-to; "cannot
      cancel" fails anything but troubleshooting);
-   - the kind of question: a fault report needs a troubleshooting entry.
+   - the kind of question: a fault report needs a troubleshooting entry, a question
+     after a number an entry that gives one.
    Among the entries left, the best candidate answers when the probability that it
-   does (agents/support/confidence.py) reaches ``threshold`` and it leaves at most
-   ``unexplained`` of the inquiry's content words unaccounted for ("student discount"
-   is not explained by an entry about schools: agents/support/vocabulary.py).
-4. A follow-up that fails on its own text is tried once more together with the
-   customer's previous turn; a self-contained question is judged on its own text only.
+   does (agents/support/confidence.py) reaches ``threshold`` and at most
+   ``unexplained`` of the inquiry's content words name another entry's subject
+   ("student discount" against the entry for schools: agents/support/vocabulary.py).
+4. A follow-up that asks something and fails on its own text is tried once more
+   together with the customer's previous turn; a self-contained question is judged on
+   its own text only, and "thanks" or "ok" asks nothing.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ class Gate:
             why = "a product we do not sell"
             return Verdict("not_sold", why, queue, not_sold=not_sold)
         verdict = self._judge(lowered, lang, signals, queue)
-        if verdict.outcome == "escalate" and earlier and signals.follow_up:
+        if verdict.outcome == "escalate" and earlier and signals.follow_up and sig.asks(lowered):
             context = clean(earlier[-1]).lower()
             combined = self._judge(f"{context} {lowered}", lang, signals, queue)
             if combined.outcome == "answer":
@@ -250,6 +252,8 @@ def _query(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _queue(category: Category, signals: sig.Signals) -> Queue:
+    """Who takes an escalation: security for the customer's own access, the critical
+    kind's queue, the account task's, else the routed category's."""
     if signals.access:
         return "security"
     if signals.critical:

@@ -165,6 +165,13 @@ _TRIED = _any(
     r"\w*|get|gets|got|won'?t|doesn'?t|isn'?t|not)\b|\b(still|keeps?) \w+ing\b.{0,40}\beven (with"
     r"|after)\b",
     r"\b(error\w*|fail\w*|return\w*|\d{3})\b.{0,60}\beven (with|after|though|when)\b",
+    r"\b(updated|restarted|rebooted|reinstalled|cleared|reset|tried|checked|unplugged|replugged"
+    r"|power[- ]cycled)\b.{0,80}\b(still|again|no luck|nothing changed"
+    r"|same (thing|error|problem))\b",
+    r"^\W*(it'?s |its |it is |that'?s )?still (not|doesn'?t|won'?t|isn'?t|broken|the same|crash\w*"
+    r"|fail\w*|no)\b|^\W*(didn'?t|did not|doesn'?t|does not) (help|work)\b",
+    r"^\W*(还是|仍然|依然|照样|也)(不行|没用|一样|不可以|打不开|连不上|报错|没反应|不好使|没有用)",
+    r"(更新|重启|重装|清了|清除|检查|试)了?.{0,30}(还是|仍然|依然|照样)",
     r"即使|哪怕|就算.{0,20}(还是|也|仍然)",
 )
 # A grievance asks to be heard, not informed: "nobody told me" is a complaint about a
@@ -391,6 +398,18 @@ def read(lowered: str, lang: Lang) -> Signals:
         quantity=_QUANTITY.search(lowered) is not None,
         buying=_BUYING.search(lowered) is not None and _SOFTWARE.search(lowered) is None,
     )
+
+
+_ASKS = _any(
+    r"[?？]",
+    r"\b(how|what|when|where|why|which|who|can|could|do|does|did|is|are|will|would|should)\b",
+    r"吗|呢|怎么|怎样|如何|多少|多久|哪|几|什么|为什么|能否|是否|可以",
+)
+
+
+def asks(lowered: str) -> bool:
+    """Whether the text asks something ("thanks!", "ok 明白了" do not)."""
+    return _ASKS.search(lowered) is not None
 
 
 def refers_back(lowered: str) -> bool:
