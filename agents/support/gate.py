@@ -128,29 +128,31 @@ class Gate:
         entries = [KBEntry.from_record(r) for r in read_jsonl(KB_FILE)]
         calibration: list[dict[str, Any]] = list(read_jsonl(QUERIES_FILE))
         for name in CALIBRATION_FILES:
-            calibration += [_query(row) for row in read_jsonl(name)]
+            calibration += [calibration_query(row) for row in read_jsonl(name)]
         background = [(r["text"], r["lang"]) for r in read_jsonl(TRAINING_FILE)]
         return cls(entries, Catalogue.shipped(), threshold, calibration, background)
 
     def training_rows(
         self, records: Iterable[Mapping[str, Any]]
     ) -> tuple[list[tuple[float, ...]], list[bool]]:
-        """The model's rows for labelled ``records``: the two best candidates of each
-        query that reaches retrieval, and whether each answers it."""
-        rows: list[tuple[float, ...]] = []
-        answers: list[bool] = []
-        for record in records:
-            lowered = _PLACEHOLDERS.sub(" ", mask(clean(record["query"])).text.lower())
-            lang = record["lang"]
-            signals = sig.read(lowered, lang)
-            mentions = self.catalogue.mentions(lowered)
-            if signals.needs_person or self._not_sold(lowered, mentions, signals):
-                continue
-            right = set(record.get("answer_ids") or ()) | {record.get("answer_id")}
-            for candidate, row, _ in self._scored(lowered, lang, signals, mentions)[:2]:
-                rows.append(row)
-                answers.append(candidate.entry.id in right)
-        return rows, answers
+        """The model's rows for labelled ``records`` and whether each candidate answers."""
+        pairs = [pair for record in records for pair in self.labelled_candidates(record)]
+        return [row for row, _ in pairs], [answers for _, answers in pairs]
+
+    def labelled_candidates(
+        self, record: Mapping[str, Any]
+    ) -> list[tuple[tuple[float, ...], bool]]:
+        """The two best candidates of a labelled query (none when it never reaches
+        retrieval), best first: the model's row of each and whether it answers."""
+        lowered = _PLACEHOLDERS.sub(" ", mask(clean(record["query"])).text.lower())
+        lang = record["lang"]
+        signals = sig.read(lowered, lang)
+        mentions = self.catalogue.mentions(lowered)
+        if signals.needs_person or self._not_sold(lowered, mentions, signals):
+            return []
+        right = set(record.get("answer_ids") or ()) | {record.get("answer_id")}
+        scored = self._scored(lowered, lang, signals, mentions)[:2]
+        return [(row, candidate.entry.id in right) for candidate, row, _ in scored]
 
     def decide(
         self, text: str, lang: Lang, category: Category, earlier: Sequence[str] = ()
@@ -244,7 +246,7 @@ class Gate:
         return f"{top[0].entry.id} does not answer it: {why}"
 
 
-def _query(row: Mapping[str, Any]) -> dict[str, Any]:
+def calibration_query(row: Mapping[str, Any]) -> dict[str, Any]:
     """A labelled inquiry (``expected``) as a calibration query."""
     expected = row["expected"]
     answers = expected.get("entries", []) if expected["outcome"] == "answer" else []
