@@ -35,6 +35,7 @@ class Mentions:
     not_sold: tuple[str, ...]
     platforms: frozenset[str]
     service: bool = False  # the service itself is named ("the app", "Acme Cloud")
+    first_not_sold: int = -1  # where the first product not sold is named
 
 
 class Catalogue:
@@ -81,11 +82,13 @@ class Catalogue:
         sold: set[str] = set()
         not_sold: list[str] = []
         platforms: set[str] = set()
+        first = -1
         for m in self._terms.find(lowered):
             kind, _, value = m.label.partition(":")
             if kind + ":" == _SOLD:
                 sold.add(value)
             elif kind + ":" == _NOT_SOLD:
+                first = m.start if first < 0 else first
                 if value not in not_sold:
                     not_sold.append(value)
             else:
@@ -94,7 +97,7 @@ class Catalogue:
         # only the products below it tell entries apart.
         service = bool(sold & self.umbrella)
         sold -= self.umbrella
-        return Mentions(frozenset(sold), tuple(not_sold), frozenset(platforms), service)
+        return Mentions(frozenset(sold), tuple(not_sold), frozenset(platforms), service, first)
 
     def not_sold_answer(self, ids: Iterable[str], lang: Lang) -> str:
         """We do not sell these; what we do sell."""

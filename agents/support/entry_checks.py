@@ -4,6 +4,8 @@ words it accounts for."""
 
 from __future__ import annotations
 
+import re
+
 from agents.shared.retrieval import KBEntry
 from agents.shared.terms import Terms
 from agents.shared.text import tokenize
@@ -36,11 +38,16 @@ class EntryChecks:
         )
         said = " ".join((entry.title, entry.question, entry.answer, *entry.steps))
         self._answer_words = frozenset(tokenize(said, entry.lang))
-        self.gives_numbers = any(ch.isdigit() for ch in entry.answer + "".join(entry.steps))
+        said_all = entry.answer + "".join(entry.steps)
+        self.gives_numbers = any(ch.isdigit() for ch in said_all)
+        self.gives_prices = _PRICE.search(said_all) is not None
 
-    def topical(self, lowered: str) -> bool:
-        """Whether ``lowered`` names the entry's topic: a term of each group."""
-        return bool(self.groups) and all(terms.search(lowered) for terms in self.groups)
+    def topical(self, lowered: str) -> int:
+        """Where ``lowered`` first names the entry's subject (a term of its first group)
+        when it names a term of every group; -1 when it does not name the topic."""
+        if not self.groups or not all(terms.search(lowered) for terms in self.groups):
+            return -1
+        return self.groups[0].find(lowered)[0].start
 
     def explains(self, token: str) -> bool:
         """Whether the entry accounts for ``token``: it is one of the entry's words, or,
@@ -70,6 +77,8 @@ class EntryChecks:
             return "a fault report, and the entry is not troubleshooting"
         if signals.quantity and not self.gives_numbers:
             return "a question about a number, and the entry gives none"
+        if signals.price and not self.gives_prices:
+            return "a question about a price, and the entry gives none"
         if self.kinds == {"fix"} and signals.kinds == {"info"}:
             return "a question about what it does, and the entry fixes a fault"
         return None
@@ -97,6 +106,9 @@ class EntryChecks:
         if negated == "plain":
             return "fix" not in self.kinds
         return "fix" not in self.kinds and "howto" in self.kinds  # done
+
+
+_PRICE = re.compile(r"[$€£¥]\s?\d|\d\s?(元|块|usd|eur|gbp|dollars?|euros?)|\bfree\b|免费", re.I)
 
 
 def is_han(token: str) -> bool:

@@ -151,7 +151,7 @@ class Gate:
         if signals.needs_person or self._not_sold(lowered, mentions, signals):
             return []
         right = set(record.get("answer_ids") or ()) | {record.get("answer_id")}
-        scored = self._scored(lowered, lang, signals, mentions)[:2]
+        scored = self._scored(lowered, lang, signals, mentions, record["query"])[:2]
         return [(row, candidate.entry.id in right) for candidate, row, _ in scored]
 
     def decide(
@@ -171,10 +171,10 @@ class Gate:
         if not_sold:
             why = "a product we do not sell"
             return Verdict("not_sold", why, queue, not_sold=not_sold)
-        verdict = self._judge(lowered, lang, signals, queue)
+        verdict = self._judge(lowered, lang, signals, queue, text)
         if verdict.outcome == "escalate" and earlier and signals.follow_up and sig.asks(lowered):
             context = clean(earlier[-1]).lower()
-            combined = self._judge(f"{context} {lowered}", lang, signals, queue)
+            combined = self._judge(f"{context} {lowered}", lang, signals, queue, text)
             if combined.outcome == "answer":
                 return combined
         return verdict
@@ -182,9 +182,12 @@ class Gate:
     def _not_sold(self, lowered: str, mentions: Mentions, signals: sig.Signals) -> tuple[str, ...]:
         """The kinds of product we do not sell that the inquiry is about (none: it is not
         about one). It names one and no product of ours, and either asks to buy it (or
-        have it repaired) from us, or names neither the service nor a question an entry
-        about the service may answer ("can offline files go on my SD card?" is about
-        offline files). Asking to buy a phone or a computer from us counts too."""
+        have it repaired) from us, or is not about the service: it names neither the
+        service itself (or our software for the product) nor the topic of an entry about
+        the service, unless it names the
+        product first ("my earbuds disconnect from my laptop"; but "can offline files go
+        on my SD card?" is about offline files). Asking to buy a phone or a computer
+        from us counts too."""
         things = mentions.not_sold or (
             ("devices",) if signals.buying and mentions.platforms else ()
         )
@@ -192,15 +195,19 @@ class Gate:
             return ()
         if signals.buying:
             return things
-        if mentions.service or any(
-            c.service and c.topical(lowered) and c.refuses(lowered, mentions.sold, signals) is None
-            for c in self._checks.values()
-        ):
+        if mentions.service or signals.software:
             return ()
+        for checks in self._checks.values():
+            where = checks.topical(lowered) if checks.service else -1
+            if where < 0:
+                continue
+            allowed = checks.refuses(lowered, mentions.sold, signals) is None
+            if allowed or where < mentions.first_not_sold:
+                return ()
         return things
 
     def _scored(
-        self, lowered: str, lang: Lang, signals: sig.Signals, mentions: Mentions
+        self, lowered: str, lang: Lang, signals: sig.Signals, mentions: Mentions, original: str
     ) -> list[tuple[Candidate, tuple[float, ...], Unexplained]]:
         """The candidates the checks allow, best first, each with the model's row and
         what it leaves unexplained."""
@@ -211,21 +218,27 @@ class Gate:
 
         candidates = self.kb.candidates(lowered, lang, allowed)
         tokens = tokenize(sig.without_unwanted(lowered), lang)
+        names = _names(original, lang)
         scored = []
         for c in candidates:
-            unexplained = self._vocabulary.unexplained(tokens, checks[c.entry.id])
+            unexplained = self._vocabulary.unexplained(tokens, checks[c.entry.id], names)
             row = features(c, len(tokens), unexplained, len(candidates) - 1)
             scored.append((c, row, unexplained))
         return scored
 
-    def _judge(self, lowered: str, lang: Lang, signals: sig.Signals, queue: Queue) -> Verdict:
+    def _judge(
+        self, lowered: str, lang: Lang, signals: sig.Signals, queue: Queue, original: str
+    ) -> Verdict:
         mentions = self.catalogue.mentions(lowered)
-        scored = self._scored(lowered, lang, signals, mentions)
+        scored = self._scored(lowered, lang, signals, mentions, original)
         if not scored:
             return Verdict("escalate", self._nothing(lowered, lang, signals, mentions), queue)
         best, row, unexplained = scored[0]
         p = self.confidence.of(row)
         entry = best.entry.id
+        if unexplained.unknown:
+            why = f"{entry} does not answer it: it names {', '.join(unexplained.unknown[:3])}"
+            return Verdict("escalate", why, queue)
         if unexplained.elsewhere > self.unexplained:
             about = ", ".join(unexplained.words[:3])
             share = f"{unexplained.elsewhere:.0%}"
@@ -244,6 +257,17 @@ class Gate:
             return "no entry shares its words"
         why = self._checks[top[0].entry.id].refuses(lowered, mentions.sold, signals)
         return f"{top[0].entry.id} does not answer it: {why}"
+
+
+_NAME = re.compile(r"\b(?:[A-Z][A-Z0-9-]{2,}|[A-Za-z]+\d[A-Za-z0-9-]*|\d+[A-Za-z][A-Za-z0-9-]*)\b")
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9-]{2,}")
+
+
+def _names(text: str, lang: Lang) -> frozenset[str]:
+    """Words of ``text`` that look like names or codes: upper-case words ("OIDC"), words
+    with digits ("X200"), and, in Chinese text, any Latin word."""
+    found = _LATIN.findall(text) if lang == "zh" else _NAME.findall(text)
+    return frozenset(w.lower() for w in found)
 
 
 def calibration_query(row: Mapping[str, Any]) -> dict[str, Any]:

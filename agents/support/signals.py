@@ -128,6 +128,7 @@ _REQUEST_STRONG = _any(
     r"帮我|帮忙|给我(退|开|发|补|换|取消|改|处理|查)|请(帮|给|把|尽快)|麻烦(你们|您)?(帮|给|把|尽快|处理)",
     r"我要(退款|退钱|取消|换货|退货|补发)|把(钱|款|费用)退|退(给|还)我|(马上|立刻|赶紧)(给|帮)?(我)?(退|取消|处理|关)",
     r"查(一下|查)?(我的|订单|退款)",
+    r"(麻烦|请|劳驾).{0,4}(取消|退款|退钱|关闭|关掉|删除|注销|修改|更改|补发|重新发|开具|处理|核实|确认)",
 )
 # Asking us for a thing to buy, or to repair one: about our catalogue, whatever else the
 # message names ("do you sell a tracker that syncs to Acme Cloud?").
@@ -151,6 +152,12 @@ _QUANTITY = _any(
     r"|limits|up to how|cap|capacity|quota)\b",
     r"多少|多大|多久|多长|几个|几天|几次|最多|最少|上限|限制|多快",
 )
+# A question about what something costs: an entry with no price cannot answer it.
+_PRICE = _any(
+    r"\bhow much (is|are|does|do|would|will|for|to)\b|\b(price|prices|pricing|cost|costs)"
+    r" (of|for)\b|\bwhat (does|do|would|will) .{0,30}\bcost\b",
+    r"多少钱|价格|价钱|售价|报价|怎么卖|贵不贵",
+)
 # The customer did what the documented fix says and the fault is still there: the
 # knowledge base has nothing more to give.
 _TRIED = _any(
@@ -171,7 +178,10 @@ _TRIED = _any(
     r"^\W*(it'?s |its |it is |that'?s )?still (not|doesn'?t|won'?t|isn'?t|broken|the same|crash\w*"
     r"|fail\w*|no)\b|^\W*(didn'?t|did not|doesn'?t|does not) (help|work)\b",
     r"^\W*(还是|仍然|依然|照样|也)(不行|没用|一样|不可以|打不开|连不上|报错|没反应|不好使|没有用)",
+    r"\bstill (says|shows|gives|getting|get|gets|won'?t|doesn'?t|can'?t|isn'?t|not|fail\w*"
+    r"|crash\w*|the same|stuck|red|offline|broken|no)\b",
     r"(更新|重启|重装|清了|清除|检查|试)了?.{0,30}(还是|仍然|依然|照样)",
+    r"(还是|仍然|依然|照样)(提示|显示|报错|报|不行|失败|没用|连不上|打不开|找不到|登不上|红灯|离线)",
     r"即使|哪怕|就算.{0,20}(还是|也|仍然)",
 )
 # A grievance asks to be heard, not informed: "nobody told me" is a complaint about a
@@ -261,6 +271,9 @@ _CRITICAL_PATTERNS: dict[Critical, tuple[str, ...]] = {
         r"|purchase|purchased|make|made)\b",
         r"\bcharged (me |us )?(for|after)\b.{0,40}\b(cancel\w*|closed|deleted|never)\b",
         r"\b(charged|billed|debited)\b.{0,40}\b(even though|though|although|but|despite)\b",
+        r"\bwhy (was|were|am|are|have|has|did) (i|we|you|my card|our card)( been)? (charg|bill"
+        r"|debit|take)\w*",
+        r"为什么(扣|收|多扣|多收)了?(我|我们)?",
         r"盗刷|重复扣|多扣|扣了?(两|2|三|3)次|乱扣|无故扣|莫名(其妙)?(扣|收)|未经(授权|同意|允许)",
         r"取消了?.{0,10}(还|仍|又)(在)?(扣|收)|还在扣|还扣|没(有)?(授权|同意|订阅|购买)过?",
         r"(明明|设置的是|设的是).{0,20}(却|怎么|为什么|但).{0,10}(扣|收)",
@@ -329,6 +342,11 @@ _ZH_ACTIONS = re.compile(
     r"取消|关闭|关掉|退|改|换|删|重置|设置|开启|打开|升级|降级|注销|备份|上传|同步|绑定|解绑|购买|买|下单"
     r"|付|支付|申请|提交|更新|安装|卸载|登录|退订|订阅|续费|转|发|寄"
 )
+# "Can't remember the password" is forgetting it, "can't find the setting" asking where
+# it is: a negated verb of knowing is the question, not a negation of it.
+_KNOWING = re.compile(
+    r"(remember|recall|know|find|see|figure|locate|记得|记住|知道|找到|想起|找不到|记不)"
+)
 # A-not-A questions ("有没有", "能不能") ask; they do not negate.
 _A_NOT_A = re.compile(
     r"(有没有|能不能|是不是|会不会|要不要|可不可以|行不行|用不用|需不需要|支不支持|可以不)$"
@@ -349,7 +367,9 @@ class Signals:
     tried: bool = False
     grievance: bool = False
     quantity: bool = False
+    price: bool = False  # asks what something costs
     buying: bool = False  # asks to buy (or repair) a thing from us, not software for it
+    software: bool = False  # names our software for a thing ("an Apple Watch app")
 
     @property
     def needs_person(self) -> str | None:
@@ -396,7 +416,9 @@ def read(lowered: str, lang: Lang) -> Signals:
         tried=_TRIED.search(lowered) is not None,
         grievance=_GRIEVANCE.search(lowered) is not None,
         quantity=_QUANTITY.search(lowered) is not None,
+        price=_PRICE.search(lowered) is not None,
         buying=_BUYING.search(lowered) is not None and _SOFTWARE.search(lowered) is None,
+        software=_SOFTWARE.search(lowered) is not None,
     )
 
 
@@ -440,7 +462,8 @@ def negation(lowered: str, start: int, end: int) -> Negation | None:
         return None
     if _NEG_VOLITION.search(before):
         return "volition"
-    if _NEG_PLAIN.search(before) or _INABLE_AFTER_ZH.search(after):
+    knowing = _KNOWING.match(lowered, start) is not None
+    if not knowing and (_NEG_PLAIN.search(before) or _INABLE_AFTER_ZH.search(after)):
         return "plain"
     if _is_zh(lowered[start]):
         done = _DONE_BEFORE_ZH.search(before) or (

@@ -46,7 +46,7 @@ _GENERIC_EN = """
     handle handled deal dealt sort sorted fix fixed
     i'm i've i'd i'll we're we've we'd we'll it's that's there's what's where's who's
     don't doesn't didn't can't won't isn't aren't wasn't weren't haven't hasn't couldn't
-    wouldn't shouldn't let's you're you've
+    wouldn't shouldn't let's you're you've kb mb gb tb
 """
 _GENERIC_ZH = """
     请问 问 问题 想 想要 知道 一下 可以 能 能够 怎么 怎么办 如何 怎样 什么 为什么 吗 呢 吧
@@ -77,6 +77,9 @@ class Unexplained:
     # The share its answer text (title, question, answer, steps) does not contain: an
     # entry recognised by its keywords may still not say what was asked.
     unanswered: float = 0.0
+    # Names no entry and no training text contains ("OIDC", "X200"): something the
+    # knowledge base does not know, so no entry can be said to answer about it.
+    unknown: tuple[str, ...] = ()
 
 
 class Vocabulary:
@@ -94,7 +97,11 @@ class Vocabulary:
             for word in checks.topic_words:
                 self._topics.setdefault(word, set()).add(checks.entry.id)
 
-    def unexplained(self, tokens: Iterable[str], checks: EntryChecks) -> Unexplained:
+    def unexplained(
+        self, tokens: Iterable[str], checks: EntryChecks, names: frozenset[str] = frozenset()
+    ) -> Unexplained:
+        """What ``checks``' entry leaves unexplained of ``tokens``; ``names``: the tokens
+        that look like names or codes (upper case, digits, Latin words in Chinese)."""
         weights = {
             t: self._idf.get(t, self._idf_max)
             for t in set(tokens)
@@ -108,8 +115,9 @@ class Vocabulary:
         elsewhere = sum(w for t, w in missing.items() if self._topics.get(t, {mine}) - {mine})
         words = sorted(missing, key=lambda t: -missing[t])
         unanswered = sum(w for t, w in weights.items() if not checks.answers(t))
+        unknown = tuple(t for t in words if t in names and t not in self._idf)
         return Unexplained(
-            sum(missing.values()) / total, elsewhere / total, words, unanswered / total
+            sum(missing.values()) / total, elsewhere / total, words, unanswered / total, unknown
         )
 
 
