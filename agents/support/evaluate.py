@@ -55,6 +55,7 @@ SHIPPED = {
     "near-miss-tune": "eval/near_miss.tune.jsonl",
     "not-sold-tune": "eval/not_sold.tune.jsonl",
     "conversations-tune": "eval/conversations.tune.jsonl",
+    "desk-tune": "eval/desk.tune.jsonl",
 }
 
 

@@ -47,6 +47,8 @@ from schemas.support import Category, Lang, Queue, Urgency
 Outcome = Literal["answer", "not_sold", "escalate"]
 # Labelled inquiries the model is fitted on besides the knowledge-base queries: training
 # data only (the held-out inquiries and the *.test.* sets are never used here).
+# (eval/desk.tune.jsonl checked the gate's choices and is not fitted on: half of it is
+# answerable, and a model fitted on it answers more than a desk's traffic warrants.)
 CALIBRATION_FILES = (TRAINING_FILE, "eval/near_miss.tune.jsonl", "eval/not_sold.tune.jsonl")
 # Past this share of words naming another entry's topic no score makes an entry the answer.
 UNEXPLAINED = 0.34
