@@ -27,8 +27,15 @@ lint:  ## ruff, ruff format --check, mypy --strict
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Tests run side by side in TEST_WORKERS processes (a file's tests in one of them): most
+# wait on the broker. Those marked serial measure time and run alone afterwards.
+# JUNIT=path/prefix writes <prefix>-parallel.xml and <prefix>-serial.xml (.ci/run counts them).
+TEST_WORKERS ?= 4
+JUNIT ?=
+
 test: lint  ## lint, then every test (starts the broker and Redis it needs)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(if $(JUNIT),--junitxml=$(JUNIT)-parallel.xml)
+	$(BIN)/pytest -m serial $(if $(JUNIT),--junitxml=$(JUNIT)-serial.xml)
 
 test-fast:  ## unit tests only: no broker, no Redis
 	$(BIN)/pytest tests/unit

@@ -59,7 +59,7 @@ def eval_cmd(
     "expected": {"outcome": "answer"|"escalate"|"action", "entries"?, "queue"?,
     "action"?}}; a bad line is refused with its number before anything is sent (exit 2).
     FILE may also name a shipped set: inquiries-test, near-miss-test, not-sold-test,
-    conversations-test (never tuned on), or their -tune parts."""
+    conversations-test (never tuned on), their -tune parts, or desk-tune."""
     from agents.support import evaluate
 
     raise typer.Exit(evaluate.run(file, in_flight, timeout, as_json))

@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from agents.shared.models.offline import OfflineModel
+from agents.support import create_app
 from config import Settings
+from schemas.support import Quality
 from tests.integration.observed import get, observed_worker, send_jobs
 from tests.integration.workers import wait_until
 
@@ -82,6 +86,20 @@ def _served(metrics: str) -> set[str]:
     return {s.name for f in text_string_to_metric_families(metrics) for s in f.samples}
 
 
+def _support_served() -> set[str]:
+    """What a customer-service worker serves besides the runtime's metrics: its quality
+    monitor's, once it has recorded a reply."""
+    app = create_app(Settings(), OfflineModel(), prefix="names.")
+    app.support_metrics.record(
+        Quality(
+            inquiry_id="i", customer_id="c", status="answered", category="faq",
+            inquiry_sentiment=0.0, reply_sentiment=0.5, latency_seconds=0.2, score=0.9,
+            flagged=False,
+        )
+    )  # fmt: skip
+    return _served(generate_latest(app.metrics.registry).decode())
+
+
 async def test_every_metric_of_the_dashboards_and_rules_is_served(
     settings: Settings, topic: str, tmp_path: Path
 ) -> None:
@@ -95,7 +113,7 @@ async def test_every_metric_of_the_dashboards_and_rules_is_served(
             return "agentstream_consumer_lag" in _served((await get(url))[1])
 
         await wait_until(lag_reported, 15, "a consumer lag report")
-        served = _served((await get(url))[1])
+        served = _served((await get(url))[1]) | _support_served()
 
     missing = {
         name: sorted(where)

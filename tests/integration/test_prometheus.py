@@ -45,7 +45,11 @@ async def test_prometheus_counts_every_event_a_worker_handled(
 
             # The project's rules load and evaluate against the worker's series.
             groups = (await prometheus.api("rules"))["groups"]
-            assert {g["name"] for g in groups} == {"agentstream.recording", "agentstream.alerts"}
+            assert {g["name"] for g in groups} == {
+                "agentstream.recording",
+                "agentstream.support",
+                "agentstream.alerts",
+            }
             assert all(r["health"] == "ok" for g in groups for r in g["rules"]), groups
             rate = f'agent_topic:agentstream_messages_consumed:rate5m{{topic="{topic}"}}'
 
