@@ -22,6 +22,11 @@ _HEAD = f"(?<![{_WORD}])"
 _SPACES = re.compile(r"\s+")
 
 
+def any_of(*patterns: str) -> re.Pattern[str]:
+    """One expression matching any of ``patterns`` (regular expressions, each grouped)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
 def pattern(term: str) -> str:
     """The regular expression of one term."""
     kind, body = _split(term)

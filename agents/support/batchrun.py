@@ -16,12 +16,24 @@ from pydantic import BaseModel, ValidationError
 from agents.support.app import Topics
 from config import Settings
 from schemas.support import Inquiry
+from streams import logs
 from streams.client import Client
 from streams.connection import partitions_of
 from streams.errors import RequestTimeout, UnknownTopic
+from streams.tools.local import ensure_local
 
 M = TypeVar("M", bound=BaseModel)
 PROBE_TIMEOUT = 5.0
+
+
+def prepared_settings() -> Settings:
+    """The settings, quiet logs, and the local broker and Redis started when the
+    settings point at this host (what they say goes to stderr)."""
+    settings = Settings()
+    logs.configure("WARNING")
+    for note in ensure_local(settings):
+        print(note, file=sys.stderr)
+    return settings
 
 
 def read_lines(path: Path, model: type[M]) -> list[tuple[int, M]]:

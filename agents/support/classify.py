@@ -18,13 +18,11 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.support.app import Topics
-from agents.support.batchrun import Progress, read_lines, support_running
+from agents.support.batchrun import Progress, prepared_settings, read_lines, support_running
 from config import Settings
 from schemas.support import Inquiry, Lang, Routed
-from streams import logs
 from streams.client import Client
 from streams.errors import AgentStreamError
-from streams.tools.local import ensure_local
 
 
 class Line(BaseModel):
@@ -45,10 +43,7 @@ def run(path: Path, in_flight: int, timeout: float) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    settings = Settings()
-    logs.configure("WARNING")
-    for line in ensure_local(settings):
-        print(line, file=sys.stderr)
+    settings = prepared_settings()
     try:
         failed = asyncio.run(_classify(settings, rows, in_flight, timeout))
     except AgentStreamError as err:

@@ -11,6 +11,7 @@ from agents.shared.terms import Terms
 from agents.shared.text import tokenize
 from agents.support import signals as sig
 from agents.support.catalogue import Catalogue
+from agents.support.negation import Negation, negation
 
 
 class EntryChecks:
@@ -91,7 +92,7 @@ class EntryChecks:
         matches = terms.find(lowered)
         if not matches:
             return "none of its topic words"
-        negations = [(m, sig.negation(lowered, m.start, m.end)) for m in matches]
+        negations = [(m, negation(lowered, m.start, m.end)) for m in matches]
         unwanted = [m for m, negated in negations if negated == "volition"]
         if core and unwanted:
             return f"not wanted: {lowered[unwanted[0].start : unwanted[0].end]!r}"
@@ -100,7 +101,7 @@ class EntryChecks:
         kinds = [f"{negated} {lowered[m.start : m.end]!r}" for m, negated in negations]
         return "negated: " + ", ".join(kinds)
 
-    def _refused_by(self, negated: sig.Negation) -> bool:
+    def _refused_by(self, negated: Negation) -> bool:
         if negated == "volition":
             return True
         if negated == "plain":

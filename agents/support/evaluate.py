@@ -32,14 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.shared.datasets import data_file
 from agents.shared.text import clean, detect_lang
 from agents.support.app import Topics
-from agents.support.batchrun import Progress, read_lines, support_running
+from agents.support.batchrun import Progress, prepared_settings, read_lines, support_running
 from agents.support.scoring import Expectation, Result, by_group
 from config import Settings
 from schemas.support import Inquiry, Lang, Reply
-from streams import logs
 from streams.client import Client
 from streams.errors import AgentStreamError
-from streams.tools.local import ensure_local
 
 SHOWN = 15  # wrong answers and missed escalations listed in the text report
 
@@ -106,10 +104,7 @@ def run(file: str, in_flight: int, timeout: float, as_json: bool) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    settings = Settings()
-    logs.configure("WARNING")
-    for note in ensure_local(settings):
-        print(note, file=sys.stderr)
+    settings = prepared_settings()
     started = time.monotonic()
     try:
         results = asyncio.run(_send(settings, lines, in_flight, timeout))

@@ -41,6 +41,7 @@ from agents.support import signals as sig
 from agents.support.catalogue import Catalogue, Mentions
 from agents.support.confidence import Confidence, features
 from agents.support.entry_checks import EntryChecks
+from agents.support.negation import without_unwanted
 from agents.support.vocabulary import Unexplained, Vocabulary
 from schemas.support import Category, Lang, Queue, Urgency
 
@@ -219,7 +220,7 @@ class Gate:
             return checks[entry.id].refuses(lowered, mentions.sold, signals) is None
 
         candidates = self.kb.candidates(lowered, lang, allowed)
-        tokens = tokenize(sig.without_unwanted(lowered), lang)
+        tokens = tokenize(without_unwanted(lowered), lang)
         names = _names(original, lang)
         scored = []
         for c in candidates:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.support import signals
-from agents.support.signals import negation
+from agents.support.negation import negation
 
 
 def read(text: str) -> signals.Signals:
