@@ -42,6 +42,7 @@ def _alive(workers: Workers, slot: int, pid: int, when: str) -> None:
 
 # -- Redis outage ------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.serial  # 10,000 events must be through within 45 s of Redis's return
 @pytest.mark.timeout(240)
 async def test_idempotent_agent_rides_out_a_redis_outage_without_a_restart(
     settings: Settings, topic: str, tmp_path: Path
