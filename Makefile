@@ -34,7 +34,7 @@ TEST_WORKERS ?= 4
 JUNIT ?=
 
 test: lint  ## lint, then every test (starts the broker and Redis it needs)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(if $(JUNIT),--junitxml=$(JUNIT)-parallel.xml)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" --durations=20 $(if $(JUNIT),--junitxml=$(JUNIT)-parallel.xml)
 	$(BIN)/pytest -m serial $(if $(JUNIT),--junitxml=$(JUNIT)-serial.xml)
 
 test-fast:  ## unit tests only: no broker, no Redis
