@@ -4,7 +4,7 @@ the shipped systems: ``demo`` (the main job), ``support classify`` and ``support
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,6 +12,11 @@ from streams.tools.cli import cli
 
 support = typer.Typer(no_args_is_help=True, help="The customer-service system.")
 cli.add_typer(support, name="support")
+sessions = typer.Typer(
+    no_args_is_help=True, help="The console's signed-in sessions: list them, end them."
+)
+cli.add_typer(sessions, name="sessions")
+Prefix = Annotated[str, typer.Option(help="the support system's topic prefix")]
 
 
 @cli.command("demo")
@@ -66,22 +71,78 @@ def eval_cmd(
 
 
 @cli.command("console")
-def console_cmd(
-    prefix: Annotated[str, typer.Option(help="the support system's topic prefix")] = "",
-) -> None:
+def console_cmd(prefix: Prefix = "") -> None:
     """Run the HTTP gateway and web console (customer chat, human agents, KPIs) on
     AGENTSTREAM_GATEWAY__HOST:PORT until interrupted."""
     import asyncio
     import contextlib
-    import logging
 
     from agents.console import serve
     from config import Settings
+    from streams import ConfigurationError, logs
 
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, prefix))
+    logs.configure(settings.log_level, settings.log_format, settings.log_libraries)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings, prefix))
+    except ConfigurationError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+@sessions.command("list")
+def sessions_list(prefix: Prefix = "") -> None:
+    """The console sessions signed in now (on every gateway replica): id, address,
+    browser, when signed in and when it expires."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    def when(stamp: float | None) -> str:
+        return "?" if stamp is None else f"{datetime.fromtimestamp(stamp, UTC):%Y-%m-%d %H:%M:%S}"
+
+    for s in asyncio.run(_sessions(prefix, lambda records: records.signed_in())):
+        created, expires = when(s.get("created")), when(s.get("expires"))
+        typer.echo(f"{s['sid']}  {s.get('address')}  {created} -> {expires}  {s.get('agent')}")
+
+
+@sessions.command("end")
+def sessions_end(
+    sid: Annotated[str | None, typer.Argument(help="the session to end")] = None,
+    end_all: Annotated[bool, typer.Option("--all", help="end every session")] = False,
+    prefix: Prefix = "",
+) -> None:
+    """End one console session (or --all): its browser is signed out at its next
+    request, on every replica."""
+    import asyncio
+
+    if (sid is None) == (not end_all):
+        typer.echo("error: name one session, or --all", err=True)
+        raise typer.Exit(2)
+    if end_all:
+        ended = asyncio.run(_sessions(prefix, lambda records: records.end_all()))
+        typer.echo(f"ended {ended} session(s)")
+        return
+    assert sid is not None  # noqa: S101 - checked above
+    if not asyncio.run(_sessions(prefix, lambda records: records.end(sid))):
+        typer.echo(f"error: no open session {sid}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ended {sid}")
+
+
+async def _sessions(prefix: str, act: Any) -> Any:
+    import redis.asyncio as aioredis
+
+    from agents.console.sessions import SessionRecords
+    from config import Settings
+
+    r = Settings().redis
+    password = r.password.get_secret_value() if r.password else None
+    redis = aioredis.Redis.from_url(r.url, password=password)
+    try:
+        return await act(SessionRecords(redis, prefix))
+    finally:
+        await redis.aclose()
 
 
 def main() -> None:

@@ -187,19 +187,48 @@ class ContentSettings(BaseModel):
         return max(self.section_deadline, self.call_deadline) + 10.0
 
 
+class Quota(BaseModel):
+    """A rate limit: ``rate`` requests a second sustained, ``burst`` at once (GCRA, kept
+    in Redis so that every gateway replica spends from the same quota)."""
+
+    rate: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class JwtSettings(BaseModel):
+    """Customer identity from a website's own sign-in: a signed JWT in
+    ``Authorization: Bearer``; the customer id is its ``sub`` claim."""
+
+    # HS256: the shared secret; RS256/EdDSA: the PEM public key (or ``@path`` to a file).
+    key: SecretStr | None = None
+    algorithms: list[Literal["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"]] = ["HS256"]
+    audience: str = "agentstream-support"
+    issuer: str | None = None
+    # Clock skew tolerated on ``exp`` and ``nbf``.
+    leeway: float = Field(default=30.0, ge=0)
+
+
 class GatewaySettings(BaseModel):
-    """The HTTP gateway and console (agents/console)."""
+    """The HTTP gateway and console (agents/console, docs/console.md)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    # Per-client token bucket: sustained requests per second and burst.
-    rate: float = Field(default=5.0, gt=0)
-    burst: int = Field(default=20, ge=1)
+    # Who a customer is: ``anonymous`` (the gateway mints an id bound to a signed cookie)
+    # or ``jwt`` (a website's sign-in vouches for it, ``jwt`` below).
+    identity: Literal["anonymous", "jwt"] = "anonymous"
+    jwt: JwtSettings = JwtSettings()
+    # Inquiries: per client address and per customer identity.
+    inquiries: Quota = Quota(rate=5.0, burst=20)
+    # Console credentials (sign-in, and every bearer-token request): per address, and over
+    # all addresses together, so a botnet's guesses are bounded too.
+    sign_in: Quota = Quota(rate=1.0, burst=10)
+    sign_in_global: Quota = Quota(rate=20.0, burst=100)
     # Request bodies above this get a 413 (an 8,000-character Chinese inquiry is 24 KiB).
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     reply_timeout: float = Field(default=10.0, gt=0)
     # The human-agent pages and the answer endpoint require this token (login form or
-    # ``Authorization: Bearer``). Unset: those pages refuse everyone.
+    # ``Authorization: Bearer``), at least 32 characters. Unset: those pages refuse
+    # everyone. Changing it ends every console session.
     console_token: SecretStr | None = None
     # Signs session cookies and CSRF tokens; unset: a random one per process (sessions
     # then end with the process and do not carry over to other replicas).
@@ -212,8 +241,8 @@ class GatewaySettings(BaseModel):
     # after the last one.
     messages_keep: int = Field(default=100, ge=1)
     messages_ttl: float = Field(default=7 * 24 * 3600.0, gt=0)
-    # Client buckets kept by the rate limiter (the least recently seen are dropped).
-    rate_clients: int = Field(default=100_000, ge=1)
+    # Open escalations shown per page of the console.
+    page_size: int = Field(default=50, ge=1, le=1000)
 
 
 class TracingSettings(BaseModel):
@@ -277,6 +306,10 @@ class Settings(BaseSettings):
     # ``json``: one JSON object per line, with the agent, event id and trace id of the
     # event being handled (for log shippers); ``text``: one readable line.
     log_format: Literal["text", "json"] = "text"
+    # Other libraries' loggers (aiokafka, aiohttp, redis, ...) stay at WARNING whatever
+    # ``log_level`` says: at DEBUG some log the values they send, personal data included.
+    # Name those you need at ``log_level`` here, comma-separated (``aiokafka,redis``).
+    log_libraries: str = ""
 
     @model_validator(mode="after")
     def _revocation_fits_the_rebalance(self) -> Settings:

@@ -45,6 +45,11 @@ class Envelope:
     replyto: str | None = None
     causationid: str | None = None
     traceparent: str | None = None
+    # CloudEvents Auth Context extension: who caused the event, as the gateway that
+    # authenticated them says (``authtype`` "app_user", ``authid`` the customer id). Only
+    # a producer trusted to write the topic sets them; successors carry them on.
+    authtype: str | None = None
+    authid: str | None = None
 
     @classmethod
     def new(
@@ -55,8 +60,10 @@ class Envelope:
         correlationid: str | None = None,
         replyto: str | None = None,
         causationid: str | None = None,
+        authid: str | None = None,
     ) -> Envelope:
-        """A fresh event: new id, current time; the correlation id defaults to the id."""
+        """A fresh event: new id, current time; the correlation id defaults to the id.
+        ``authid``: the authenticated customer it acts for (``authtype`` "app_user")."""
         event_id = new_id()
         return cls(
             event_id,
@@ -68,6 +75,9 @@ class Envelope:
             correlationid or event_id,
             replyto,
             causationid,
+            None,
+            None if authid is None else "app_user",
+            authid,
         )
 
     def to_headers(self) -> Headers:
@@ -90,6 +100,9 @@ class Envelope:
             append(("ce_causationid", self.causationid.encode()))
         if self.traceparent is not None:
             append(("traceparent", self.traceparent.encode()))
+        if self.authid is not None:
+            append(("ce_authtype", (self.authtype or "app_user").encode()))
+            append(("ce_authid", self.authid.encode()))
         return headers
 
     def successor_headers(
@@ -103,7 +116,9 @@ class Envelope:
 
         ``forward`` also keeps this event's ``ce_replyto``: the new event carries the
         request on, and whichever agent handles it answers the original asker.
-        ``traceparent`` replaces this event's own (the span that handled it, when tracing)."""
+        ``traceparent`` replaces this event's own (the span that handled it, when tracing).
+        The auth context (``ce_authtype``, ``ce_authid``) is kept: a successor acts for
+        the same customer."""
         event_id = new_id()
         headers = [
             ("ce_id", event_id.encode()),
@@ -120,6 +135,9 @@ class Envelope:
         traceparent = traceparent or self.traceparent
         if traceparent is not None:
             headers.append(("traceparent", traceparent.encode()))
+        if self.authid is not None:
+            headers.append(("ce_authtype", (self.authtype or "app_user").encode()))
+            headers.append(("ce_authid", self.authid.encode()))
         return headers
 
     @classmethod

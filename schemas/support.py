@@ -37,10 +37,17 @@ CATEGORIES: tuple[Category, ...] = ("faq", "technical", "billing", "complaint", 
 URGENCIES: tuple[Urgency, ...] = ("low", "normal", "high", "critical")
 
 
+#: A customer id: letters, digits and ``. _ : @ + -``, starting with a letter or digit, at
+#: most 128 characters. No spaces, control, bidi-override or look-alike characters: the id
+#: is shown to people (the console) and names keys (Kafka, Redis), so it must read as
+#: what it is.
+CUSTOMER_ID = r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,127}$"
+
+
 class Inquiry(Message):
     """What a customer wrote. Produce it keyed by ``customer_id``."""
 
-    customer_id: str = Field(min_length=1, max_length=128)
+    customer_id: str = Field(pattern=CUSTOMER_ID)
     text: str = Field(min_length=1, max_length=8000)
     channel: str = Field(default="web", min_length=1, max_length=32)
     lang: Lang | None = None

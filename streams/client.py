@@ -110,12 +110,18 @@ class Client:
         key: bytes | None = None,
         replyto: str | None = None,
         correlationid: str | None = None,
+        authid: str | None = None,
     ) -> Envelope:
         """Publish ``msg`` and wait until the broker acknowledged it. Sent within a
         recording OpenTelemetry span, the event carries its ``traceparent``, and the
-        agents' spans join that trace."""
+        agents' spans join that trace. ``authid``: the customer the sender authenticated
+        (the envelope's auth context); only a trusted sender sets it."""
         envelope = Envelope.new(
-            msg.message_type, self.source, replyto=replyto, correlationid=correlationid
+            msg.message_type,
+            self.source,
+            replyto=replyto,
+            correlationid=correlationid,
+            authid=authid,
         )
         envelope.traceparent = current_traceparent()
         await (await self._publisher.send(mailbox, msg, envelope, key))
@@ -128,6 +134,7 @@ class Client:
         *,
         key: bytes | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API here
+        authid: str | None = None,
     ) -> Reply:
         """Send ``msg`` with a private reply topic and wait for the matching reply. Raises
         :class:`RequestTimeout` when none comes within ``timeout``, and
@@ -137,7 +144,14 @@ class Client:
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[correlationid] = future
         try:
-            await self.send(mailbox, msg, key=key, replyto=reply_topic, correlationid=correlationid)
+            await self.send(
+                mailbox,
+                msg,
+                key=key,
+                replyto=reply_topic,
+                correlationid=correlationid,
+                authid=authid,
+            )
             async with asyncio.timeout(timeout):
                 reply = await future
         except TimeoutError as e:

@@ -133,17 +133,24 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
-def configure(level: str, fmt: str = "text") -> None:
-    """Root logging for a worker: our format (``text`` or ``json``), quiet client
-    libraries (their DEBUG only when ours is), repeats folded."""
+#: The project's own loggers: these follow ``log_level``; every other stays at WARNING.
+OURS = ("agents", "streams", "schemas", "config", "bench", "__main__")
+
+
+def configure(level: str, fmt: str = "text", libraries: str = "") -> None:
+    """Root logging for a process: our format (``text`` or ``json``) and ``level`` for our
+    own loggers; other libraries at WARNING (at DEBUG, aiokafka logs every value it sends,
+    personal data included) except those named in ``libraries`` (comma-separated), which
+    get ``level`` too. Repeats of the chattiest libraries are folded."""
     global _event_context
-    logging.basicConfig(level=level, format=FORMAT)
+    logging.basicConfig(level=logging.WARNING, format=FORMAT)
+    logging.getLogger().setLevel(logging.WARNING)
     repeats = Repeats()
     _event_context = fmt == "json"
     for handler in logging.getLogger().handlers:
         handler.addFilter(repeats)
         if _event_context:
             handler.setFormatter(JsonFormatter())
-    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
-    for noisy in (*NOISY, "streams.faust_source"):
-        logging.getLogger(noisy).setLevel(quiet)
+    named = [n.strip() for n in libraries.split(",") if n.strip()]
+    for name in (*OURS, *named):
+        logging.getLogger(name).setLevel(level)

@@ -76,7 +76,7 @@ def run(path: str, app_dir: Path, workers: int) -> int:
     # Until the event loop takes over, SIGTERM means: nothing started, exit cleanly.
     signal.signal(signal.SIGTERM, _exit_before_start)
     settings = Settings()
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format, settings.log_libraries)
     if workers > 1:
         return _supervise(path, app_dir, workers, settings.web_port)
     app = load_app(path, app_dir)

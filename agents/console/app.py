@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from agents.console import api, console, health
-from agents.console.security import security_headers
+from agents.console.security import guard
 from agents.console.state import GATEWAY, Gateway
 from config import Settings
 
@@ -20,9 +20,7 @@ STATIC = Path(__file__).parent / "static"
 def create_gateway(settings: Settings, prefix: str = "") -> web.Application:
     """The gateway for the support system whose topics start with ``prefix``. It
     connects to Kafka and Redis when the application starts."""
-    app = web.Application(
-        client_max_size=settings.gateway.max_body_bytes, middlewares=[security_headers]
-    )
+    app = web.Application(client_max_size=settings.gateway.max_body_bytes, middlewares=[guard])
     gateway = app[GATEWAY] = Gateway(settings, prefix)
     app.cleanup_ctx.append(gateway.lifecycle)
     app.add_routes(api.routes)
@@ -33,14 +31,16 @@ def create_gateway(settings: Settings, prefix: str = "") -> web.Application:
 
 
 async def serve(settings: Settings, prefix: str = "") -> None:
-    """Run the gateway on ``settings.gateway.host:port`` until cancelled."""
-    runner = web.AppRunner(create_gateway(settings, prefix), access_log=None)
+    """Run the gateway on ``settings.gateway.host:port`` until cancelled.
+    :class:`~streams.ConfigurationError` (a weak console token, say) before it starts."""
+    app = create_gateway(settings, prefix)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     g = settings.gateway
     site = web.TCPSite(runner, g.host, g.port)
     await site.start()
     log.info("gateway on http://%s:%d (support topics prefix %r)", g.host, g.port, prefix)
-    if g.console_token is None:
+    if app[GATEWAY].token is None:
         log.warning(
             "no console token configured (AGENTSTREAM_GATEWAY__CONSOLE_TOKEN): "
             "the console refuses everyone"

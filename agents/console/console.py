@@ -5,8 +5,6 @@ on their own)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from agents.console import pages, validation
@@ -14,14 +12,16 @@ from agents.console.api import read_body
 from agents.console.auth import (
     bearer_ok,
     client_address,
-    error,
     gateway,
     logged_in,
     session_of,
     set_cookie,
+    sign_in_spends,
 )
 from agents.console.ratelimit import retry_after
-from agents.console.security import SESSION_COOKIE, Session, token_matches
+from agents.console.security import error, token_matches
+from agents.console.sessions import SESSION_COOKIE, Session
+from agents.console.store import Taken
 
 routes = web.RouteTableDef()
 
@@ -38,35 +38,40 @@ async def chat(request: web.Request) -> web.Response:
 @routes.get("/login")
 async def login_form(request: web.Request) -> web.Response:
     gw = gateway(request)
-    session = session_of(request)
+    session = await session_of(request)
     fresh = session is None
-    session = session or gw.sessions.new(auth=False)
+    session = session or gw.sessions.anonymous()
     response = html(pages.login(gw.sessions.csrf_token(session)))
     if fresh:
-        set_cookie(response, request, SESSION_COOKIE, gw.sessions.dump(session))
+        set_cookie(response, request, SESSION_COOKIE, gw.sessions.cookie(session))
     return response
 
 
 @routes.post("/login")
 async def login(request: web.Request) -> web.Response:
-    """Signs in with the console token. A refusal sets no cookie; tries count against
-    the address's rate limit, which bounds guessing."""
+    """Signs in with the console token. A refusal sets no cookie; every try costs from
+    the sign-in quotas (the address's, and all addresses' together), which bounds
+    guessing across every replica."""
     gw = gateway(request)
-    session = session_of(request)
-    wait = gw.limiter.take(client_address(request))
+    session = await session_of(request)
+    wait = await gw.limiter.take(*sign_in_spends(request))
     if wait:
         return _refused(request, session, "Too many attempts; try again later.", 429, wait)
-    form = await _form(request)
+    try:
+        form = await _form(request)
+    except validation.BadRequest as e:
+        return _refused(request, session, f"The form was not understood: {e}.", 400)
     if not gw.sessions.csrf_ok(session, form.get("csrf")):
         return _refused(request, session, "The form expired; sign in again.", 403)
-    token = gw.settings.gateway.console_token
-    if token is None:
+    if gw.token is None:
         return _refused(request, session, "The console is disabled: no token is configured.")
-    if not token_matches(token, form.get("token")):
+    if not token_matches(gw.token, form.get("token")):
         return _refused(request, session, "Wrong console token.")
+    signed_in = await gw.sessions.sign_in(
+        client_address(request), request.headers.get("User-Agent", "")
+    )
     response = web.HTTPSeeOther("/agent")
-    # A new session id on sign-in: one planted before cannot ride along.
-    set_cookie(response, request, SESSION_COOKIE, gw.sessions.dump(gw.sessions.new(auth=True)))
+    set_cookie(response, request, SESSION_COOKIE, gw.sessions.cookie(signed_in))
     raise response
 
 
@@ -80,9 +85,17 @@ def _refused(
 
 @routes.post("/logout")
 async def logout(request: web.Request) -> web.Response:
-    form = await _form(request)
-    if not gateway(request).sessions.csrf_ok(session_of(request), form.get("csrf")):
+    """Ends the session on every replica (its record goes), not only in this browser."""
+    gw = gateway(request)
+    session = await session_of(request)
+    try:
+        form = await _form(request)
+    except validation.BadRequest as e:
+        return error(400, str(e))
+    if not gw.sessions.csrf_ok(session, form.get("csrf")):
         return error(403, "missing or wrong CSRF token")
+    if session is not None and session.auth:
+        await gw.sessions.sign_out(session)
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -90,38 +103,47 @@ async def logout(request: web.Request) -> web.Response:
 
 @routes.get("/agent")
 async def agent(request: web.Request) -> web.Response:
-    session = session_of(request)
-    if session is None or not logged_in(request):
+    """The open escalations, ``page_size`` a page (``?page=N``, from 1)."""
+    session = await logged_in(request)
+    if session is None:
         raise web.HTTPSeeOther("/login")
     gw = gateway(request)
+    size = gw.settings.gateway.page_size
+    raw = request.query.get("page", "1")
+    number = int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
+    total, escalations = await gw.store.escalations((number - 1) * size, size)
     answered = request.query.get("answered", "")
     notice = f"Answer sent for ticket {answered}." if answered else ""
-    escalations = await gw.store.escalations()
-    return html(pages.agent(escalations, gw.sessions.csrf_token(session), notice))
+    csrf = gw.sessions.csrf_token(session)
+    return html(pages.agent(escalations, csrf, notice, total=total, page=number, size=size))
 
 
 @routes.post("/agent/answer")
 async def answer(request: web.Request) -> web.Response:
     """A person's answer: from the console form (session and CSRF token) or the API
-    (bearer token, JSON or form body)."""
+    (bearer token, JSON or form body). A ticket is answered once: another answer, at
+    the same moment or later, gets 409."""
     gw = gateway(request)
-    api = bearer_ok(request)
-    if not api and not logged_in(request):
+    api = await bearer_ok(request)
+    session = None if api else await logged_in(request)
+    if not api and session is None:
         return error(401, "sign in to the console or send Authorization: Bearer <token>")
     try:
         if api and request.content_type == "application/json":
             data = validation.json_object(await read_body(request))
         else:
             data = await _form(request)
-            if not api and not gw.sessions.csrf_ok(session_of(request), data.get("csrf")):
+            if not api and not gw.sessions.csrf_ok(session, data.get("csrf")):
                 return error(403, "missing or wrong CSRF token")
         form = validation.answer(data)
     except validation.BadRequest as e:
         return error(400, str(e))
-    escalation = await gw.store.escalation(form.ticket)
-    if escalation is None:
-        return error(404, f"ticket {form.ticket} is not open (answered already, or unknown)")
-    sent = await gw.answer(escalation, form.text, form.agent_name)
+    try:
+        sent = await gw.answer(form.ticket, form.text, form.agent_name)
+    except Taken:
+        return error(409, f"ticket {form.ticket} is answered already (or being answered)")
+    if sent is None:
+        return error(404, f"ticket {form.ticket} is not open (unknown, or expired)")
     if api:
         return web.json_response({"status": "sent", "answer": sent.model_dump(mode="json")})
     raise web.HTTPSeeOther(f"/agent?answered={form.ticket}")
@@ -129,11 +151,12 @@ async def answer(request: web.Request) -> web.Response:
 
 @routes.get("/kpis")
 async def kpis_page(request: web.Request) -> web.Response:
-    if not logged_in(request):
+    if await logged_in(request) is None:
         raise web.HTTPSeeOther("/login")
     return html(pages.kpis())
 
 
-async def _form(request: web.Request) -> dict[str, Any]:
-    await read_body(request)  # the size check, before the form is parsed
-    return dict(await request.post())
+async def _form(request: web.Request) -> dict[str, str]:
+    """The posted form, read once (size checked), or :class:`validation.BadRequest`."""
+    body = await read_body(request)
+    return validation.form(body, request.content_type, request.charset)

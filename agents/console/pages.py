@@ -31,29 +31,55 @@ def fill(name: str, **values: str | int | float) -> Markup:
     return Markup(_template(name).substitute(escaped))
 
 
-def page(title: str, template: str, **values: str | int | float) -> str:
+def _page(title: str, template: str, **values: str | int | float) -> str:
     return fill("layout.html", title=title, main=fill(template, **values))
 
 
 def chat() -> str:
-    return page("Chat", "chat.html")
+    return _page("Chat", "chat.html")
 
 
 def login(csrf: str, error: str = "") -> str:
-    return page("Sign in", "login.html", csrf=csrf, error=error)
+    return _page("Sign in", "login.html", csrf=csrf, error=error)
 
 
-def agent(escalations: list[Escalation], csrf: str, notice: str = "") -> str:
+def agent(
+    escalations: list[Escalation],
+    csrf: str,
+    notice: str = "",
+    *,
+    total: int | None = None,
+    page: int = 1,
+    size: int = 50,
+) -> str:
+    """One page of the open escalations (``total`` in all, ``size`` a page)."""
+    total = len(escalations) if total is None else total
     rows = Markup("".join(_escalation(e, csrf) for e in escalations))
     if not escalations:
-        rows = Markup('<p class="empty">No open escalations.</p>')
-    return page(
-        "Console", "agent.html", count=len(escalations), notice=notice, rows=rows, csrf=csrf
+        rows = Markup('<p class="empty">No open escalations here.</p>')
+    return _page(
+        "Console",
+        "agent.html",
+        count=total,
+        notice=notice,
+        rows=rows,
+        csrf=csrf,
+        pager=_pager(total, page, size),
     )
 
 
+def _pager(total: int, page: int, size: int) -> Markup:
+    pages = max(1, -(-total // size))
+    links = [f'<span id="page">page {page} of {pages}</span>']
+    if page > 1:
+        links.insert(0, f'<a rel="prev" href="/agent?page={page - 1}">newer</a>')
+    if page < pages:
+        links.append(f'<a rel="next" href="/agent?page={page + 1}">more</a>')
+    return Markup(f'<nav class="pager">{" ".join(links)}</nav>')
+
+
 def kpis() -> str:
-    return page("KPIs", "kpis.html")
+    return _page("KPIs", "kpis.html")
 
 
 def _escalation(e: Escalation, csrf: str) -> Markup:

@@ -1,10 +1,9 @@
-"""Signed cookies, session-bound CSRF tokens, the console token check and the security
-headers every response carries.
+"""Signed values, the console token, and what every response carries: the security
+headers, and for a failure a short JSON error instead of a traceback.
 
-A cookie value is ``<base64url JSON payload>.<base64url HMAC-SHA256>``, the MAC taken
+A signed value is ``<base64url JSON payload>.<base64url HMAC-SHA256>``, the MAC taken
 over a purpose label and the payload, so a value signed for one purpose (a customer's
-cookie) is refused for another (a console session). Payloads carry their expiry; nothing
-is kept on the server, so replicas sharing ``session_secret`` accept each other's cookies.
+identity) is refused for another (a console session). Payloads carry their expiry.
 """
 
 from __future__ import annotations
@@ -13,18 +12,20 @@ import base64
 import binascii
 import hashlib
 import hmac
-import secrets
+import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import redis.exceptions
 from aiohttp import web
 from pydantic import SecretStr
 
-SESSION_COOKIE = "as_session"
-CUSTOMER_COOKIE = "as_customer"
+from streams import ConfigurationError
+
+log = logging.getLogger(__name__)
+
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -36,6 +37,11 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# A console token shorter than this, or one of these, refuses to start the gateway.
+MIN_TOKEN_LENGTH = 32
+WEAK_TOKENS = frozenset({"local-console-token", "changeme", "change-me", "password", "secret"})
+# Error messages are cut here: a client's mistake is not echoed back at length.
+MAX_ERROR_CHARS = 500
 
 
 def _b64(data: bytes) -> str:
@@ -58,6 +64,10 @@ class Signer:
 
     def mac(self, purpose: str, data: bytes) -> bytes:
         return hmac.new(self._secret, purpose.encode() + b"\0" + data, hashlib.sha256).digest()
+
+    def token(self, purpose: str, data: bytes) -> str:
+        """A MAC as text (a CSRF token, say)."""
+        return _b64(self.mac(purpose, data))
 
     def dump(self, purpose: str, payload: dict[str, Any], ttl: float) -> str:
         body = orjson.dumps({**payload, "exp": self._clock() + ttl})
@@ -82,56 +92,32 @@ class Signer:
         return payload if payload["exp"] > self._clock() else None
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    """A browser's session: ``sid`` binds its CSRF token; ``auth`` says it logged in."""
-
-    sid: str
-    auth: bool
-
-
-class Sessions:
-    """Session and customer cookies, and the CSRF token bound to a session."""
-
-    def __init__(self, signer: Signer, ttl: float) -> None:
-        self.signer = signer
-        self.ttl = ttl
-
-    @staticmethod
-    def new(*, auth: bool) -> Session:
-        return Session(secrets.token_urlsafe(18), auth)
-
-    def dump(self, session: Session) -> str:
-        return self.signer.dump("session", {"sid": session.sid, "auth": session.auth}, self.ttl)
-
-    def load(self, value: str | None) -> Session | None:
-        payload = self.signer.load("session", value)
-        if payload is None or not isinstance(payload.get("sid"), str):
-            return None
-        return Session(payload["sid"], payload.get("auth") is True)
-
-    def csrf_token(self, session: Session) -> str:
-        return _b64(self.signer.mac("csrf", session.sid.encode()))
-
-    def csrf_ok(self, session: Session | None, token: object) -> bool:
-        if session is None or not isinstance(token, str) or not token:
-            return False
-        return hmac.compare_digest(token.encode(), self.csrf_token(session).encode())
-
-    def customer_cookie(self, customer_id: str) -> str:
-        return self.signer.dump("customer", {"cid": customer_id}, self.ttl)
-
-    def customer_of(self, value: str | None) -> str | None:
-        payload = self.signer.load("customer", value)
-        cid = None if payload is None else payload.get("cid")
-        return cid if isinstance(cid, str) else None
+def console_token(configured: SecretStr | None) -> SecretStr | None:
+    """The console token to use: None when unset or empty (the console then refuses
+    everyone); :class:`ConfigurationError` when it is too weak to stand guessing."""
+    if configured is None or not configured.get_secret_value():
+        return None
+    value = configured.get_secret_value()
+    if len(value) < MIN_TOKEN_LENGTH or value.lower() in WEAK_TOKENS or len(set(value)) < 8:
+        raise ConfigurationError(
+            f"AGENTSTREAM_GATEWAY__CONSOLE_TOKEN is too weak: use at least "
+            f"{MIN_TOKEN_LENGTH} random characters, e.g. $(openssl rand -base64 32)"
+        )
+    return configured
 
 
 def token_matches(expected: SecretStr | None, given: object) -> bool:
-    """Whether ``given`` is the console token; always False when none is configured."""
+    """Whether ``given`` is the console token, in constant time; always False when
+    none is configured."""
     if expected is None or not isinstance(given, str) or not given:
         return False
     return hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
+
+
+def fingerprint(token: SecretStr | None) -> str:
+    """What a session records of the token it signed in with: a changed token ends it."""
+    value = b"" if token is None else token.get_secret_value().encode()
+    return hashlib.sha256(b"agentstream console token\0" + value).hexdigest()[:32]
 
 
 def bearer(request: web.Request) -> str | None:
@@ -139,16 +125,38 @@ def bearer(request: web.Request) -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
+def error_body(message: str) -> str:
+    """``{"error": message}``, the message cut at :data:`MAX_ERROR_CHARS`."""
+    if len(message) > MAX_ERROR_CHARS:
+        message = message[: MAX_ERROR_CHARS - 1] + "…"
+    return orjson.dumps({"error": message}).decode()
+
+
+def error(status: int, message: str, **headers: str) -> web.Response:
+    """A JSON error response (see :func:`error_body`)."""
+    return web.Response(
+        text=error_body(message), status=status, content_type="application/json", headers=headers
+    )
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every answer, errors included, carries the headers; dynamic ones are not cached."""
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer carries the security headers, errors included; dynamic ones are not
+    cached. A Redis outage is a 503; any other exception a 500 with a short body (the
+    traceback is logged: it is a defect of ours, a client's mistake never gets here)."""
     try:
         response = await handler(request)
     except web.HTTPException as e:
         response = e
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
+        log.warning("%s %s: Redis is unavailable: %s", request.method, request.path, e)
+        response = error(503, "the service is unavailable; try again later", **{"Retry-After": "5"})
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        response = error(500, "internal error")
     response.headers.update(HEADERS)
     if not request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "no-store")

@@ -17,8 +17,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from agents.console.feeds import follow_group, follow_quality, supervise
-from agents.console.ratelimit import RateLimiter
-from agents.console.security import Sessions, Signer
+from agents.console.identity import Identities
+from agents.console.ratelimit import Limiter
+from agents.console.security import Signer, console_token
+from agents.console.sessions import SessionRecords, Sessions
 from agents.console.store import ConsoleStore
 from config import Settings
 from schemas import Envelope
@@ -63,9 +65,17 @@ class Gateway:
         self.settings = settings
         self.prefix = prefix
         self.topics = Topics.of(prefix)
+        self.token = console_token(g.console_token)
         secret = g.session_secret.get_secret_value().encode() if g.session_secret else None
-        self.sessions = Sessions(Signer(secret or secrets.token_bytes(32)), g.session_ttl)
-        self.limiter = RateLimiter(g.rate, g.burst, max_clients=g.rate_clients)
+        signer = Signer(secret or secrets.token_bytes(32))
+        self.identities = Identities(g, signer)
+        r = settings.redis
+        password = r.password.get_secret_value() if r.password else None
+        # Connects when first used; closed when the application stops.
+        self.redis = aioredis.Redis.from_url(r.url, password=password)
+        records = SessionRecords(self.redis, prefix)
+        self.sessions = Sessions(signer, records, g.session_ttl, self.token)
+        self.limiter = Limiter(self.redis, f"console:{prefix}:rate:")
         # Imported here: the support package pulls in the models and the knowledge base,
         # which the gateway's other parts (and their unit tests) do without.
         from agents.support.kpis import Kpis
@@ -94,10 +104,10 @@ class Gateway:
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         """aiohttp cleanup context: connect at startup, close at shutdown."""
         s = self.settings
-        password = s.redis.password.get_secret_value() if s.redis.password else None
-        redis = aioredis.Redis.from_url(s.redis.url, password=password)
         g = s.gateway
-        self._store = ConsoleStore(redis, self.prefix, keep=g.messages_keep, ttl=g.messages_ttl)
+        self._store = ConsoleStore(
+            self.redis, self.prefix, keep=g.messages_keep, ttl=g.messages_ttl
+        )
         self._client = Client(s, source="agentstream.console", on_unmatched=self.late_reply)
         await self._client.start()
         t, kafka, group = self.topics, s.kafka, f"{self.prefix}console"
@@ -128,7 +138,7 @@ class Gateway:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self._client.stop()
-            await redis.aclose()
+            await self.redis.aclose()
             self._client = self._store = None
 
     async def late_reply(self, reply: Reply) -> None:
@@ -157,8 +167,16 @@ class Gateway:
         if reply.status == "human" and reply.ticket:
             await self.store.close_escalation(reply.ticket)
 
-    async def answer(self, escalation: Escalation, text: str, agent_name: str) -> HumanAnswer:
-        """Send a person's answer where the escalation says, then close it."""
+    async def answer(self, ticket: str, text: str, agent_name: str) -> HumanAnswer | None:
+        """Send a person's answer to ``ticket`` where its escalation says, once: the
+        ticket is claimed in Redis first (:class:`~agents.console.store.Taken` when
+        another answer has it), released if the send fails, closed after. None when the
+        ticket is not open. Closing is best effort: the answer went out, and the reply it
+        causes closes the ticket again on whichever replica reads it."""
+        claimant = secrets.token_hex(8)
+        escalation = await self.store.claim(ticket, claimant)
+        if escalation is None:
+            return None
         msg = HumanAnswer(
             ticket=escalation.ticket,
             inquiry_id=escalation.inquiry_id,
@@ -169,14 +187,21 @@ class Gateway:
             urgency=escalation.urgency,
             received_at=datetime.now(UTC),
         )
-        await self.client.send(
-            self.topics.human_answers,
-            msg,
-            key=escalation.customer_id.encode(),
-            replyto=escalation.reply_topic,
-            correlationid=escalation.correlation_id,
-        )
-        await self.store.close_escalation(escalation.ticket)
+        try:
+            await self.client.send(
+                self.topics.human_answers,
+                msg,
+                key=escalation.customer_id.encode(),
+                replyto=escalation.reply_topic,
+                correlationid=escalation.correlation_id,
+            )
+        except BaseException:
+            await asyncio.shield(self.store.release(ticket, claimant))
+            raise
+        try:
+            await self.store.close_escalation(ticket)
+        except Exception as e:  # noqa: BLE001 - the answer is out: say so, let the reply close it
+            log.warning("ticket %s answered, but not closed yet: %r", ticket, e)
         return msg
 
 

@@ -8,8 +8,12 @@ Keys, under ``console:<prefix>:``::
     reply:<event id>        set when a reply is kept, for ``ttl``: a reply read twice
                             (delivery is at least once) is kept once
     escalations             hash ticket -> Escalation JSON, the open ones
-    answered:<ticket>       set when a ticket is answered, for ``ttl``, so that an
-                            escalation read again (a consumer restart) is not reopened
+    escalations:order       sorted set of the open tickets, most urgent first, then
+                            oldest first (the console's pages)
+    answered:<ticket>       the claim of the one answer a ticket gets: ``sending:<id>``
+                            while a person's answer is being sent (for ``CLAIM_TTL``),
+                            ``sent`` for ``ttl`` once it went out; an escalation read
+                            again (a consumer restart) is not reopened while it stands
 """
 
 from __future__ import annotations
@@ -33,8 +37,32 @@ return 1
 _OPEN = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return 1
 """
+RANK = {"critical": 0, "high": 1, "normal": 2, "low": 3}
+
+
+# Take a ticket's one answer: refused while another answer holds it or after one went out.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {-1} end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return {1, raw}
+"""
+# Give a claim back (the answer could not be sent), if it is still this one's.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# A claim outlives any send; a gateway that died while sending frees the ticket after it
+# (the person's answer, if it did go out, closes the ticket when it comes back first).
+CLAIM_TTL = 300
+
+
+class Taken(Exception):
+    """The ticket has its answer already, or one is being sent."""
 
 
 class ConsoleStore:
@@ -47,6 +75,8 @@ class ConsoleStore:
         self.ttl = ttl
         self._open = redis.register_script(_OPEN)
         self._add_reply = redis.register_script(_ADD_REPLY)
+        self._claim = redis.register_script(_CLAIM)
+        self._release = redis.register_script(_RELEASE)
 
     async def ping(self) -> bool:
         """Whether Redis answers."""
@@ -67,25 +97,44 @@ class ConsoleStore:
     # -- escalations ----------------------------------------------------------------------
     async def open_escalation(self, escalation: Escalation) -> bool:
         """Keep ``escalation`` open unless its ticket was answered; True if kept."""
-        keys = [self._escalations, self._answered(escalation.ticket)]
-        args = [escalation.ticket, escalation.model_dump_json()]
+        keys = [self._escalations, self._answered(escalation.ticket), self._order]
+        order = RANK[escalation.urgency] * 10**13 + escalation.received_at.timestamp() * 1000
+        args: list[str | float] = [escalation.ticket, escalation.model_dump_json(), order]
         return bool(await self._open(keys=keys, args=args))
 
     async def escalation(self, ticket: str) -> Escalation | None:
         raw = await self.redis.hget(self._escalations, ticket)
         return None if raw is None else Escalation.model_validate_json(raw)
 
-    async def escalations(self) -> list[Escalation]:
-        """The open escalations, most urgent first, then oldest first."""
-        raw = await self.redis.hvals(self._escalations)
-        found = [Escalation.model_validate_json(r) for r in raw]
-        rank = {"critical": 0, "high": 1, "normal": 2, "low": 3}
-        return sorted(found, key=lambda e: (rank[e.urgency], e.received_at))
+    async def escalations(self, offset: int = 0, limit: int = 50) -> tuple[int, list[Escalation]]:
+        """How many are open, and ``limit`` of them from ``offset``: most urgent first,
+        then oldest first."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self._order)
+            pipe.zrange(self._order, offset, offset + limit - 1)
+            total, tickets = await pipe.execute()
+        if not tickets:
+            return int(total), []
+        raw = await self.redis.hmget(self._escalations, tickets)
+        return int(total), [Escalation.model_validate_json(r) for r in raw if r is not None]
+
+    async def claim(self, ticket: str, claimant: str) -> Escalation | None:
+        """Take the right to answer ``ticket``: its escalation, None when it is not open
+        (unknown or expired), :class:`Taken` when it is answered or being answered."""
+        keys = [self._escalations, self._answered(ticket)]
+        found = await self._claim(keys=keys, args=[ticket, f"sending:{claimant}", CLAIM_TTL])
+        if found[0] == 0:
+            raise Taken(ticket)
+        return None if found[0] == -1 else Escalation.model_validate_json(found[1])
+
+    async def release(self, ticket: str, claimant: str) -> None:
+        await self._release(keys=[self._answered(ticket)], args=[f"sending:{claimant}"])
 
     async def close_escalation(self, ticket: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._answered(ticket), b"1", ex=int(self.ttl))
+            pipe.set(self._answered(ticket), b"sent", ex=int(self.ttl))
             pipe.hdel(self._escalations, ticket)
+            pipe.zrem(self._order, ticket)
             await pipe.execute()
 
     # -- keys -----------------------------------------------------------------------------
@@ -95,6 +144,10 @@ class ConsoleStore:
     @property
     def _escalations(self) -> str:
         return f"{self.namespace}escalations"
+
+    @property
+    def _order(self) -> str:
+        return f"{self.namespace}escalations:order"
 
     def _answered(self, ticket: str) -> str:
         return f"{self.namespace}answered:{ticket}"

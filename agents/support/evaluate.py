@@ -135,14 +135,15 @@ async def _send(settings: Settings, lines: list[Line], in_flight: int, wait: flo
     ):
         room = asyncio.Semaphore(in_flight)
 
-        async def chat(name: str, turns: list[Line]) -> None:
-            customer = f"eval-{run_id}-{name}"
+        async def chat(number: int, turns: list[Line]) -> None:
+            # A customer id of the safe alphabet, whatever the file names its chats.
+            customer = f"eval-{run_id}-{number}"
             async with room:
                 for line in turns:
                     results[str(line.id)] = await _ask(client, topic, customer, line, wait)
                     progress.tick()
 
-        await asyncio.gather(*(chat(name, turns) for name, turns in chats.items()))
+        await asyncio.gather(*(chat(n, turns) for n, turns in enumerate(chats.values())))
     return [results[str(line.id)] for line in lines]
 
 

@@ -21,7 +21,12 @@ from agents.support.memory import Memory, Turn, before
 from agents.support.routing import Decision
 from schemas import Envelope
 from schemas.support import Category, Inquiry, Routed, Triage
-from streams import Context
+from streams import AgentStreamError, Context
+
+
+class IdentityMismatch(AgentStreamError):
+    """An inquiry whose ``customer_id`` is not the customer its envelope says the gateway
+    authenticated (``ce_authid``): dead-lettered, never handled as either customer."""
 
 
 def triage_of(msg: Inquiry, envelope: Envelope) -> Triage:
@@ -100,6 +105,11 @@ def register(app: SupportApp) -> None:
 
     @app.agent(t.inquiries, name="preprocess", reply_to=t.replies, redact=masked_value)
     async def preprocess(msg: Inquiry, ctx: Context) -> None:
+        authid = ctx.envelope.authid
+        if authid is not None and authid != msg.customer_id:
+            raise IdentityMismatch(
+                f"customer_id {msg.customer_id!r} is not the authenticated customer {authid!r}"
+            )
         await ctx.forward(t.triage, triage_of(msg, ctx.envelope), key=msg.customer_id.encode())
 
     @app.agent(t.classify, name="classifier")

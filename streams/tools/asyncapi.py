@@ -40,6 +40,8 @@ HEADER_DOCS = {
     "ce_replyto": "the topic the result goes to (else the agent's reply topic)",
     "ce_causationid": "the id of the event that caused this one",
     "traceparent": "W3C trace context, when tracing is on",
+    "ce_authtype": "CloudEvents auth context: app_user when ce_authid is set",
+    "ce_authid": "the customer a trusted gateway authenticated (carried on to successors)",
 }
 DEAD_LETTER_DOCS = {
     "dlq.original.topic": "topic of the failed record",

@@ -244,7 +244,9 @@ def test_headers_are_the_cloudevents_headers_on_the_wire() -> None:
     headers = order["headers"]
     assert set(headers["properties"]) == set(HEADER_NAMES.values())
     assert headers["required"] == list(REQUIRED_HEADERS)
-    envelope = Envelope.new(Order.message_type, "tests", replyto="r", causationid="c")
+    envelope = Envelope.new(
+        Order.message_type, "tests", replyto="r", causationid="c", authid="web-1"
+    )
     envelope.traceparent = "00-" + "1" * 32 + "-" + "2" * 16 + "-01"
     wire = {name: value.decode() for name, value in envelope.to_headers()}
     assert set(wire) == set(HEADER_NAMES.values())  # every header the runtime writes

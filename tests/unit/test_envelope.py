@@ -78,3 +78,16 @@ def test_a_process_forked_after_import_draws_ids_of_its_own() -> None:
     parent_id = new_id()
     assert len(child_id) == len(parent_id) == 32
     assert child_id[:16] != parent_id[:16]
+
+
+def test_the_auth_context_travels_on_the_wire_and_to_successors() -> None:
+    cause = Envelope.new("support.Inquiry", "agentstream.console", authid="web-abc")
+    wire = dict(cause.to_headers())
+    assert (wire["ce_authtype"], wire["ce_authid"]) == (b"app_user", b"web-abc")
+    got = Envelope.from_headers(cause.to_headers())
+    assert (got.authtype, got.authid) == ("app_user", "web-abc")
+    successor = Envelope.from_headers(got.successor_headers("support.Triage", "preprocess"))
+    assert (successor.authtype, successor.authid) == ("app_user", "web-abc")
+    anonymous = Envelope.new("support.Inquiry", "producer")
+    assert "ce_authid" not in dict(anonymous.to_headers())
+    assert "ce_authid" not in dict(anonymous.successor_headers("t", "s"))

@@ -1,5 +1,7 @@
 // The customer's chat: send inquiries, show replies. Every text goes in through
-// textContent, never as HTML, so whatever a message holds is shown as typed.
+// textContent, never as HTML, so whatever a message holds is shown as typed. Who the
+// customer is comes from the gateway (a signed cookie it sets with the first reply),
+// never from this page.
 "use strict";
 
 (function () {
@@ -11,21 +13,6 @@
   const log = document.getElementById("log");
   const status = document.getElementById("status");
   const seen = new Set();
-  const STORAGE = "agentstream.customer";
-
-  function newCustomerId() {
-    const bytes = new Uint8Array(8);
-    crypto.getRandomValues(bytes);
-    return "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  customer.value = localStorage.getItem(STORAGE) || newCustomerId();
-  localStorage.setItem(STORAGE, customer.value);
-  customer.addEventListener("change", () => {
-    localStorage.setItem(STORAGE, customer.value.trim());
-    seen.clear();
-    log.replaceChildren();
-  });
 
   function line(role, body, detail) {
     const item = document.createElement("li");
@@ -54,13 +41,12 @@
   }
 
   async function poll() {
-    const id = customer.value.trim();
-    if (!id) return;
     try {
-      const r = await fetch("/api/customers/" + encodeURIComponent(id) + "/messages", {
-        credentials: "same-origin",
-      });
-      if (r.ok) (await r.json()).messages.forEach(showReply);
+      const r = await fetch("/api/messages", { credentials: "same-origin" });
+      if (!r.ok) return;
+      const mine = await r.json();
+      if (mine.customer_id) customer.textContent = mine.customer_id;
+      mine.messages.forEach(showReply);
     } catch (e) {
       // offline for a moment: the next poll tries again
     }
@@ -68,9 +54,9 @@
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const body = { customer_id: customer.value.trim(), text: text.value };
+    const body = { text: text.value };
     if (lang.value) body.lang = lang.value;
-    line("customer", text.value, body.customer_id);
+    line("customer", text.value, "");
     text.value = "";
     send.disabled = true;
     status.textContent = "Waiting for a reply…";
@@ -83,6 +69,7 @@
       });
       const answer = await r.json();
       if (r.status === 200) {
+        customer.textContent = answer.customer_id;
         showReply(answer);
         status.textContent = "";
       } else if (r.status === 202) {
