@@ -5,6 +5,8 @@ on their own)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from aiohttp import web
 
 from agents.console import pages, validation
@@ -112,8 +114,10 @@ async def agent(request: web.Request) -> web.Response:
     raw = request.query.get("page", "1")
     number = int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
     total, escalations = await gw.store.escalations((number - 1) * size, size)
-    answered = request.query.get("answered", "")
+    answered, taken = request.query.get("answered", ""), request.query.get("taken", "")
     notice = f"Answer sent for ticket {answered}." if answered else ""
+    if taken:
+        notice = f"Ticket {taken} was answered by someone else; your answer was not sent."
     csrf = gw.sessions.csrf_token(session)
     return html(pages.agent(escalations, csrf, notice, total=total, page=number, size=size))
 
@@ -141,12 +145,14 @@ async def answer(request: web.Request) -> web.Response:
     try:
         sent = await gw.answer(form.ticket, form.text, form.agent_name)
     except Taken:
+        if not api:
+            raise web.HTTPSeeOther(f"/agent?{urlencode({'taken': form.ticket})}") from None
         return error(409, f"ticket {form.ticket} is answered already (or being answered)")
     if sent is None:
         return error(404, f"ticket {form.ticket} is not open (unknown, or expired)")
     if api:
         return web.json_response({"status": "sent", "answer": sent.model_dump(mode="json")})
-    raise web.HTTPSeeOther(f"/agent?answered={form.ticket}")
+    raise web.HTTPSeeOther(f"/agent?{urlencode({'answered': form.ticket})}")
 
 
 @routes.get("/kpis")
