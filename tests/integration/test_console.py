@@ -1,7 +1,9 @@
 """The web console in a real browser (Debian's headless chromium), against the gateway
 on a real port, the real support app, broker and Redis: a customer asks and sees the
-reply, markup in an inquiry stays text, a wrong console token is refused, a person signs
-in, answers an escalation and the customer sees the answer, the KPIs show figures.
+reply under the identity the gateway gave it, markup in an inquiry stays text, a wrong
+console token is refused, two people answer one escalation at once and only one answer
+goes out, the customer sees that answer, another browser sees none of it, the KPIs show
+figures.
 
 With ``AGENTSTREAM_SCREENSHOTS=docs/console`` the run saves a screenshot of each page
 there (chat, console, KPIs, refused sign-in)."""
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -115,13 +118,14 @@ class Pages:
 
 def scenario(pages: Pages) -> None:
     d = pages.d
-    # The customer asks, and sees the reply.
+    # The customer asks, and sees the reply; the gateway gave the browser its identity.
     d.get(pages.base + "/")
-    customer = d.find_element(By.ID, "customer")
-    customer.clear()
-    customer.send_keys(f"web-{uuid.uuid4().hex[:10]}")
+    assert d.find_element(By.ID, "customer").text == "new"
     reply = pages.ask(QUESTION)
     assert reply.find_element(By.CSS_SELECTOR, ".text").text.strip()
+    reference = d.find_element(By.ID, "customer").text
+    assert reference.startswith("web-")
+    assert d.get_cookie("as_customer") is not None
 
     # Markup in an inquiry is shown as text and never runs.
     pages.ask(XSS)
@@ -151,18 +155,40 @@ def scenario(pages: Pages) -> None:
     pages.sign_in(TOKEN)
     article = pages.wait_for(f'article[data-ticket="{ticket}"]')
     assert COMPLAINT in article.find_element(By.CSS_SELECTOR, ".inquiry").text
+    assert reference in article.find_element(By.CSS_SELECTOR, ".customer").text
     assert pages.pwned() is None
     pages.shot("console")
+    first = d.current_window_handle
+
+    # A colleague has the same ticket open in another tab; both write an answer.
+    d.switch_to.new_window("tab")
+    d.get(f"{pages.base}/agent")
+    colleague = pages.wait_for(f'article[data-ticket="{ticket}"]')
+    colleague.find_element(By.NAME, "text").send_keys("A second answer, never sent.")
+    colleague_tab = d.current_window_handle
+    d.switch_to.window(first)
     article.find_element(By.NAME, "text").send_keys(ANSWER)
     article.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     pages.wait_for("#notice", f"Answer sent for ticket {ticket}.")
     assert d.find_elements(By.CSS_SELECTOR, f'article[data-ticket="{ticket}"]') == []
+    d.switch_to.window(colleague_tab)  # still showing the ticket: the colleague sends
+    colleague.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    pages.wait_for("#notice", f"Ticket {ticket} was answered by someone else")
 
-    # The customer's page shows the person's answer (it polls for it).
+    # The customer's page shows the person's answer (it polls for it), and only that one.
     d.switch_to.window(chat)
     human = pages.wait_for("#log li.reply.human", ANSWER)
     assert f"ticket {ticket}" in human.find_element(By.CSS_SELECTOR, ".detail").text
     pages.shot("chat")
+    time.sleep(3)  # two polls: a second answer would have arrived
+    assert len(d.find_elements(By.CSS_SELECTOR, "#log li.reply.human")) == 1
+
+    # Another browser (no identity cookie) sees none of this customer's messages.
+    d.delete_cookie("as_customer")
+    d.refresh()
+    time.sleep(3)
+    assert d.find_element(By.ID, "customer").text == "new"
+    assert d.find_elements(By.CSS_SELECTOR, "#log li") == []
 
     # The KPI page shows figures from the quality records.
     d.switch_to.new_window("tab")
