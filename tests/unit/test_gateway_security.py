@@ -124,9 +124,13 @@ def test_an_anonymous_customer_is_minted_and_kept_by_its_cookie(clock: Clock) ->
     ids = Identities(GatewaySettings(), Signer(SECRET, clock))
     assert ids.of(Request()) is None  # type: ignore[arg-type]
     new = ids.of(Request(), mint=True)  # type: ignore[arg-type]
-    assert new is not None and new.minted and new.id.startswith("web-") and len(new.id) == 36
+    assert new is not None
+    assert new.minted
+    assert new.id.startswith("web-")
+    assert len(new.id) == 36
     again = ids.of(Request({"as_customer": ids.cookie(new)}))  # type: ignore[arg-type]
-    assert again is not None and (again.id, again.minted) == (new.id, False)
+    assert again is not None
+    assert (again.id, again.minted) == (new.id, False)
     other = Identities(GatewaySettings(), Signer(b"o" * 32, clock))
     assert other.of(Request({"as_customer": ids.cookie(new)})) is None  # type: ignore[arg-type]
 
@@ -150,7 +154,8 @@ def token(**claims: object) -> str:
 
 def test_a_jwt_names_the_customer() -> None:
     found = jwt_identities().of(Request(bearer=token()))  # type: ignore[arg-type]
-    assert found is not None and found.id == "cust-42"
+    assert found is not None
+    assert found.id == "cust-42"
     assert jwt_identities().of(Request()) is None  # type: ignore[arg-type]
 
 

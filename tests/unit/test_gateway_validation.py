@@ -179,7 +179,8 @@ def test_values_shown_are_isolated_from_the_text_around_them() -> None:
 def test_the_console_is_paged() -> None:
     html = pages.agent([], "t", total=120, page=2, size=50)
     assert "page 2 of 3" in html
-    assert 'href="/agent?page=1"' in html and 'href="/agent?page=3"' in html
+    assert 'href="/agent?page=1"' in html
+    assert 'href="/agent?page=3"' in html
 
 
 def test_pages_have_no_inline_script() -> None:
