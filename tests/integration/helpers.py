@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
@@ -56,3 +57,25 @@ async def collect(
     finally:
         await consumer.stop()
     return got
+
+
+async def find(
+    settings: Settings, topic: str, match: Callable[[ConsumerRecord], bool], wait: float = 60.0
+) -> ConsumerRecord:
+    """The first record of ``topic`` (read from the start) that ``match`` accepts, within
+    ``wait`` seconds; AssertionError if none came."""
+    consumer = AIOKafkaConsumer(
+        topic, auto_offset_reset="earliest", enable_auto_commit=False, metadata_max_age_ms=1000,
+        **client_kwargs(settings.kafka),
+    )  # fmt: skip
+    await consumer.start()
+    deadline = time.monotonic() + wait
+    try:
+        while time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    if match(record):
+                        return record
+    finally:
+        await consumer.stop()
+    raise AssertionError(f"no such record in {topic} within {wait}s")

@@ -132,19 +132,7 @@ def test_bad_answers_say_what_is_wrong(data: dict[str, str], message: str) -> No
 
 
 def test_pages_escape_what_they_show() -> None:
-    escalation = Escalation(
-        ticket='T-"1"',
-        inquiry_id="i1",
-        customer_id="<c>",
-        text=XSS,
-        lang="en",
-        category="complaint",
-        urgency="high",
-        confidence=0.5,
-        reason="<reason>",
-        received_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
-        reply_topic="r",
-    )
+    escalation = _escalation(ticket='T-"1"', customer_id="<c>", text=XSS, reason="<reason>")
     html = pages.agent([escalation], csrf='"><x', notice="<n>")
     assert "<script>" not in html
     assert "<img" not in html
@@ -158,19 +146,7 @@ def test_pages_escape_what_they_show() -> None:
 
 
 def test_values_shown_are_isolated_from_the_text_around_them() -> None:
-    escalation = Escalation(
-        ticket="T-1",
-        inquiry_id="i1",
-        customer_id="alice\u202e1-gnp.exe",
-        text="hi",
-        lang="en",
-        category="complaint",
-        urgency="high",
-        confidence=0.5,
-        reason="r",
-        received_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
-        reply_topic="r",
-    )
+    escalation = _escalation(customer_id="alice\u202e1-gnp.exe")
     html = pages.agent([escalation], csrf="t")
     assert '<bdi class="customer">alice\u202e1-gnp.exe</bdi>' in html
     assert '<bdi class="ticket">T-1</bdi>' in html
@@ -187,3 +163,20 @@ def test_pages_have_no_inline_script() -> None:
     for html in (pages.chat(), pages.kpis(), pages.login("t"), pages.agent([], "t")):
         for tag in html.split("<script")[1:]:
             assert tag.lstrip().startswith('src="/static/'), tag[:60]
+
+
+def _escalation(**fields: str) -> Escalation:
+    values: dict[str, object] = {
+        "ticket": "T-1",
+        "inquiry_id": "i1",
+        "customer_id": "c1",
+        "text": "hi",
+        "lang": "en",
+        "category": "complaint",
+        "urgency": "high",
+        "confidence": 0.5,
+        "reason": "r",
+        "received_at": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "reply_topic": "r",
+    }
+    return Escalation.model_validate({**values, **fields})
