@@ -17,6 +17,11 @@ sessions = typer.Typer(
 )
 cli.add_typer(sessions, name="sessions")
 Prefix = Annotated[str, typer.Option(help="the support system's topic prefix")]
+accounts = typer.Typer(
+    no_args_is_help=True,
+    help="The account database (AGENTSTREAM_ACCOUNTS__URL): migrate it, seed it.",
+)
+cli.add_typer(accounts, name="accounts")
 
 
 @cli.command("demo")
@@ -143,6 +148,51 @@ async def _sessions(prefix: str, act: Any) -> Any:
         return await act(SessionRecords(redis, prefix))
     finally:
         await redis.aclose()
+
+
+@accounts.command("migrate")
+def accounts_migrate() -> None:
+    """Bring the account database to the newest schema revision (Alembic); SQLite by
+    default (a file under .agentstream), PostgreSQL by URL."""
+    import asyncio
+
+    from agents.accounts import db
+    from config import Settings
+
+    url = Settings().accounts.url
+    typer.echo(f"{_safe_url(url)} at revision {asyncio.run(db.migrate(url))}")
+
+
+@accounts.command("seed")
+def accounts_seed(
+    customers: Annotated[int, typer.Option(min=1, help="customers to make")] = 3000,
+) -> None:
+    """Migrate, then fill an empty account database with made-up customers (EN and ZH
+    names), subscriptions, orders, shipments, payments, invoices and refunds; a database
+    with customers is left as it is."""
+    import asyncio
+
+    from agents.accounts import db
+    from agents.accounts.seed import seed
+    from config import Settings
+
+    url = Settings().accounts.url
+
+    async def run() -> int:
+        await db.migrate(url)
+        made = db.engine(url)
+        try:
+            return await seed(db.sessions(made), customers)
+        finally:
+            await made.dispose()
+
+    typer.echo(f"{_safe_url(url)}: {asyncio.run(run())} customers")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def main() -> None:

@@ -260,13 +260,24 @@ class TracingSettings(BaseModel):
 
 
 class LocalSettings(BaseModel):
-    """The single-node Kafka and Redis that `agentstream broker/redis up` start."""
+    """The single-node Kafka, Redis and PostgreSQL that `agentstream up` starts."""
 
     home: Path = Path(".agentstream")
     kafka_version: str = "4.3.1"
     controller_port: int = 9093
     kafka_heap: str = "1g"
+    # The local PostgreSQL (``agentstream postgres up``): a port apart from a system
+    # cluster's 5432.
+    postgres_port: int = Field(default=55432, ge=1, le=65535)
     start_timeout: float = Field(default=60.0, gt=0)
+
+
+class AccountsSettings(BaseModel):
+    """The account database the support system's account tasks act on (agents/accounts)."""
+
+    # SQLAlchemy async URL: SQLite embedded by default, or PostgreSQL
+    # (``postgresql+asyncpg://user:password@host:5432/db``).
+    url: str = "sqlite+aiosqlite:///.agentstream/accounts.sqlite3"
 
 
 class Settings(BaseSettings):
@@ -290,6 +301,7 @@ class Settings(BaseSettings):
     support: SupportSettings = SupportSettings()
     content: ContentSettings = ContentSettings()
     gateway: GatewaySettings = GatewaySettings()
+    accounts: AccountsSettings = AccountsSettings()
     tracing: TracingSettings = TracingSettings()
     # A worker's /metrics, /healthz and /readyz; 0 picks a free port (logged at start).
     # ``agentstream worker --workers N`` gives its processes web_port, web_port + 1, ...
@@ -306,9 +318,9 @@ class Settings(BaseSettings):
     # ``json``: one JSON object per line, with the agent, event id and trace id of the
     # event being handled (for log shippers); ``text``: one readable line.
     log_format: Literal["text", "json"] = "text"
-    # Other libraries' loggers (aiokafka, aiohttp, redis, ...) stay at WARNING whatever
-    # ``log_level`` says: at DEBUG some log the values they send, personal data included.
-    # Name those you need at ``log_level`` here, comma-separated (``aiokafka,redis``).
+    # Libraries' loggers (aiokafka, aiohttp, redis, ...: streams.logs.LIBRARIES) stay at
+    # WARNING whatever ``log_level`` says: at DEBUG some log the values they send,
+    # personal data included. Name those you need at ``log_level``, comma-separated.
     log_libraries: str = ""
 
     @model_validator(mode="after")

@@ -133,24 +133,31 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
-#: The project's own loggers: these follow ``log_level``; every other stays at WARNING.
-OURS = ("agents", "streams", "schemas", "config", "bench", "__main__")
+#: Libraries whose loggers stay at WARNING whatever the level (at DEBUG some log the values
+#: they send or receive, personal data included: aiokafka logs every produce request).
+LIBRARIES = (
+    "aiokafka", "kafka", "faust", "mode", "aiohttp", "asyncio", "redis", "sqlalchemy",
+    "alembic", "aiosqlite", "asyncpg", "urllib3", "httpx", "httpcore", "opentelemetry",
+    "jieba", "bm25s", "matplotlib", "PIL", "selenium", "streams.faust_source",
+)  # fmt: skip
 
 
 def configure(level: str, fmt: str = "text", libraries: str = "") -> None:
-    """Root logging for a process: our format (``text`` or ``json``) and ``level`` for our
-    own loggers; other libraries at WARNING (at DEBUG, aiokafka logs every value it sends,
-    personal data included) except those named in ``libraries`` (comma-separated), which
-    get ``level`` too. Repeats of the chattiest libraries are folded."""
+    """Root logging for a process: our format (``text`` or ``json``) at ``level`` (the
+    project's loggers and the application's own); the :data:`LIBRARIES` at WARNING, except
+    those named in ``libraries`` (comma-separated), which follow ``level`` too. Repeats of
+    the chattiest libraries are folded."""
     global _event_context
-    logging.basicConfig(level=logging.WARNING, format=FORMAT)
-    logging.getLogger().setLevel(logging.WARNING)
+    logging.basicConfig(level=level, format=FORMAT)
+    logging.getLogger().setLevel(level)
     repeats = Repeats()
     _event_context = fmt == "json"
     for handler in logging.getLogger().handlers:
         handler.addFilter(repeats)
         if _event_context:
             handler.setFormatter(JsonFormatter())
-    named = [n.strip() for n in libraries.split(",") if n.strip()]
-    for name in (*OURS, *named):
+    named = {n.strip() for n in libraries.split(",") if n.strip()}
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(level if name in named else logging.WARNING)
+    for name in named - set(LIBRARIES):
         logging.getLogger(name).setLevel(level)

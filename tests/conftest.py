@@ -18,7 +18,7 @@ from contextlib import ExitStack
 import pytest
 
 from config import KafkaSettings, RedisSettings, Settings
-from streams.tools.local import LocalKafka, LocalRedis
+from streams.tools.local import LocalKafka, LocalPostgres, LocalRedis
 
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 REDIS_IMAGE = "redis:7-alpine"
@@ -85,6 +85,18 @@ def settings() -> Iterator[Settings]:
                 "redis": RedisSettings(url=redis_url, password=env.redis.password),
             }
         )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """The local PostgreSQL (``agentstream postgres up``), started if it is not running
+    (and then stopped at the end)."""
+    local = LocalPostgres(Settings())
+    with ExitStack() as stack:
+        if local.daemon.pid() is None and not local.ready():
+            stack.callback(local.down)
+        local.up()
+        yield local
 
 
 @pytest.fixture

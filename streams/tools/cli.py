@@ -14,7 +14,7 @@ from streams.tools import echo_demo as demo
 from streams.tools.clikit import load_settings, run
 from streams.tools.dlq_cli import dlq_cli
 from streams.tools.inspect_cli import agents_cmd, schema_cli
-from streams.tools.local_cli import broker, down, redis_cli, up
+from streams.tools.local_cli import broker, down, postgres_cli, redis_cli, up
 from streams.tools.report_cli import report_cmd
 from streams.tools.send_cli import CeType, Key, Mailbox, Payload, encode_key, json_message, send_cmd
 from streams.tools.sending import SOURCE
@@ -24,6 +24,7 @@ from streams.tools.topics_cli import lag_cmd, topics_cli
 cli = typer.Typer(no_args_is_help=True, help="Multi-agent systems on Kafka.")
 cli.add_typer(broker, name="broker")
 cli.add_typer(redis_cli, name="redis")
+cli.add_typer(postgres_cli, name="postgres")
 cli.add_typer(dlq_cli, name="dlq")
 cli.add_typer(topics_cli, name="topics")
 cli.add_typer(schema_cli, name="schema")

@@ -1,14 +1,18 @@
-"""``agentstream broker|redis|up|down``: the local Kafka broker and Redis."""
+"""``agentstream broker|redis|postgres|up|down``: the local Kafka broker, Redis and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import typer
 
 from config import Settings
-from streams.tools.local import LocalKafka, LocalRedis, LocalServiceError
+from streams.tools.local import LocalKafka, LocalPostgres, LocalRedis, LocalServiceError
 
 broker = typer.Typer(no_args_is_help=True, help="The local single-node Kafka (KRaft) broker.")
 redis_cli = typer.Typer(no_args_is_help=True, help="The local Redis server.")
+postgres_cli = typer.Typer(
+    no_args_is_help=True, help="The local PostgreSQL server (the account database's)."
+)
 
 
 def _fail(err: Exception) -> typer.Exit:
@@ -102,13 +106,42 @@ def redis_status() -> None:
         raise typer.Exit(1)
 
 
+@postgres_cli.command("up")
+def postgres_up() -> None:
+    """Make the cluster (first run), start PostgreSQL on 127.0.0.1 and wait until it
+    accepts connections."""
+    try:
+        status = LocalPostgres(Settings()).up()
+    except LocalServiceError as err:
+        raise _fail(err) from err
+    print(f"postgres {status.version} up at {status.url} (pid {status.pid})")
+
+
+@postgres_cli.command("down")
+def postgres_down() -> None:
+    """Stop the local PostgreSQL (its data stays)."""
+    print("postgres stopped" if LocalPostgres(Settings()).down() else "postgres was not running")
+
+
+@postgres_cli.command("status")
+def postgres_status() -> None:
+    """Say whether the local PostgreSQL runs and answers; exit 1 if not."""
+    status = LocalPostgres(Settings()).status()
+    state = "running" if status.running else "not running"
+    print(f"postgres {status.version or '?'} {state} at {status.url}")
+    if not status.running:
+        raise typer.Exit(1)
+
+
 def up() -> None:
-    """Start the local broker and Redis."""
+    """Start the local broker, Redis and PostgreSQL."""
     broker_up()
     redis_up()
+    postgres_up()
 
 
 def down() -> None:
-    """Stop the local broker and Redis."""
+    """Stop the local broker, Redis and PostgreSQL."""
     broker_down()
     redis_down()
+    postgres_down()

@@ -1,7 +1,9 @@
-"""Local single-node Kafka (KRaft) and Redis for development, tests and demos."""
+"""Local single-node Kafka (KRaft), Redis and PostgreSQL for development, tests and
+demos."""
 
 from config import Settings
 from streams.tools.local.kafka import LOCAL_HOSTS, LocalKafka
+from streams.tools.local.postgres import LocalPostgres
 from streams.tools.local.process import LocalServiceError
 from streams.tools.local.redis import LocalRedis
 
@@ -24,4 +26,4 @@ def ensure_local(settings: Settings) -> list[str]:
     return said
 
 
-__all__ = ["LocalKafka", "LocalRedis", "LocalServiceError", "ensure_local"]
+__all__ = ["LocalKafka", "LocalPostgres", "LocalRedis", "LocalServiceError", "ensure_local"]
