@@ -7,6 +7,7 @@ import typer
 
 from config import Settings
 from streams.tools.local import LocalKafka, LocalPostgres, LocalRedis, LocalServiceError
+from streams.tools.local.postgres import pg_program
 
 broker = typer.Typer(no_args_is_help=True, help="The local single-node Kafka (KRaft) broker.")
 redis_cli = typer.Typer(no_args_is_help=True, help="The local Redis server.")
@@ -134,9 +135,15 @@ def postgres_status() -> None:
 
 
 def up() -> None:
-    """Start the local broker, Redis and PostgreSQL."""
+    """Start the local broker, Redis and PostgreSQL (when installed: without it the
+    account database stays on its default, SQLite)."""
     broker_up()
     redis_up()
+    try:
+        pg_program("initdb")
+    except LocalServiceError as err:
+        print(f"postgres not started: {err}")
+        return
     postgres_up()
 
 
