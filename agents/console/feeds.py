@@ -50,6 +50,16 @@ async def start(consumer: AIOKafkaConsumer) -> None:
         raise
 
 
+async def subscribe_when_there(consumer: AIOKafkaConsumer, topic: str, every: float = 2.0) -> None:
+    """Subscribe ``consumer`` (started without topics) to ``topic`` once the topic exists.
+    A consumer started with its topics waits up to its request timeout (40 s) for their
+    metadata and cannot be stopped meanwhile; a gateway started before the support app
+    would take that long to stop."""
+    while topic not in await consumer.topics():  # noqa: ASYNC110 - polling the cluster
+        await asyncio.sleep(every)
+    consumer.subscribe([topic])
+
+
 async def follow_group(
     kafka: KafkaSettings,
     topic: str,
@@ -62,7 +72,6 @@ async def follow_group(
     offset is committed only once ``handle`` has kept what it needs in Redis, so nothing
     is lost or left to one replica's memory."""
     consumer = AIOKafkaConsumer(
-        topic,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -71,6 +80,7 @@ async def follow_group(
     )
     await start(consumer)
     try:
+        await subscribe_when_there(consumer, topic)
         while True:
             batches = await consumer.getmany(timeout_ms=1000)
             for records in batches.values():
@@ -88,7 +98,6 @@ async def follow_quality(kafka: KafkaSettings, topic: str, add: Callable[[Qualit
     """Feed every quality record of ``topic``, from its beginning, to ``add``. No group:
     each replica reads them all and computes the same figures."""
     consumer = AIOKafkaConsumer(
-        topic,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -97,6 +106,7 @@ async def follow_quality(kafka: KafkaSettings, topic: str, add: Callable[[Qualit
     )
     await start(consumer)
     try:
+        await subscribe_when_there(consumer, topic)
         async for record in consumer:
             quality = decode(record, Quality)
             if quality is not None:

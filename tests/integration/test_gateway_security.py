@@ -290,15 +290,26 @@ async def test_4_an_answer_sent_is_not_a_500_when_closing_the_ticket_fails(
     ticket = escalated["ticket"]
     await _listed(http, ticket)
     store = http.app[GATEWAY].store
+    close = store.close_escalation
+    failures = [redis.exceptions.ConnectionError("Redis went away")]
 
-    async def down(ticket: str) -> None:
-        raise redis.exceptions.ConnectionError("Redis went away")
+    async def down_once(ticket: str) -> None:
+        """Redis fails the answer's close; the reply feed's later close works."""
+        if failures:
+            raise failures.pop()
+        await close(ticket)
 
-    monkeypatch.setattr(store, "close_escalation", down)
+    monkeypatch.setattr(store, "close_escalation", down_once)
     form = {"ticket": ticket, "text": "Refunded.", "agent_name": "Ana"}
     sent = await http.post("/agent/answer", json=form, headers=BEARER)
     assert sent.status == 200, await sent.text()
     assert (await http.post("/agent/answer", json=form, headers=BEARER)).status == 409
+
+    async def closed() -> bool:  # by the reply the answer caused, read back from Kafka
+        found = await (await http.get("/api/escalations", headers=BEARER)).json()
+        return ticket not in {e["ticket"] for e in found["escalations"]}
+
+    await wait_until(closed, 30, f"ticket {ticket} closed by the answer's reply")
 
 
 async def _listed(http: Http, ticket: str) -> None:
