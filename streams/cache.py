@@ -145,7 +145,11 @@ class Cache:
         while raw is None:
             pending = self._inflight.get(key)
             if pending is None:
-                raw = await self._lead(key, compute)
+                # A caller of this process may have computed it between our lookup and
+                # now (its future is gone, its value in L1): no second computation.
+                raw = None if self._l1 is None else self._l1.get(key)
+                if raw is None:
+                    raw = await self._lead(key, compute)
                 break
             try:
                 raw = await asyncio.shield(pending)
