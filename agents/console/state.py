@@ -108,6 +108,7 @@ class Gateway:
         self._store = ConsoleStore(
             self.redis, self.prefix, keep=g.messages_keep, ttl=g.messages_ttl
         )
+        await self._store.reindex()
         self._client = Client(s, source="agentstream.console", on_unmatched=self.late_reply)
         await self._client.start()
         t, kafka, group = self.topics, s.kafka, f"{self.prefix}console"

@@ -18,7 +18,7 @@ Keys, under ``console:<prefix>:``::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -61,6 +61,11 @@ return 0
 CLAIM_TTL = 300
 
 
+def _order(escalation: Escalation) -> float:
+    """Most urgent first, then oldest first."""
+    return RANK[escalation.urgency] * 10**13 + escalation.received_at.timestamp() * 1000
+
+
 class Taken(Exception):
     """The ticket has its answer already, or one is being sent."""
 
@@ -98,9 +103,25 @@ class ConsoleStore:
     async def open_escalation(self, escalation: Escalation) -> bool:
         """Keep ``escalation`` open unless its ticket was answered; True if kept."""
         keys = [self._escalations, self._answered(escalation.ticket), self._order]
-        order = RANK[escalation.urgency] * 10**13 + escalation.received_at.timestamp() * 1000
-        args: list[str | float] = [escalation.ticket, escalation.model_dump_json(), order]
+        args: list[str | float] = [
+            escalation.ticket,
+            escalation.model_dump_json(),
+            _order(escalation),
+        ]
         return bool(await self._open(keys=keys, args=args))
+
+    async def reindex(self) -> int:
+        """Put open escalations that the page index lacks (kept before it existed) into
+        it; how many were added."""
+        raw = await self.redis.hvals(self._escalations)
+        found = cast("list[bytes]", await self.redis.zrange(self._order, 0, -1))
+        indexed = {t.decode() for t in found}
+        missing = [
+            e for e in (Escalation.model_validate_json(r) for r in raw) if e.ticket not in indexed
+        ]
+        if missing:
+            await self.redis.zadd(self._order, {e.ticket: _order(e) for e in missing})
+        return len(missing)
 
     async def escalation(self, ticket: str) -> Escalation | None:
         raw = await self.redis.hget(self._escalations, ticket)

@@ -498,6 +498,11 @@ async def test_the_console_shows_a_page_of_escalations(settings: Settings) -> No
         assert last.count('<article class="escalation"') == 20
         listed = await (await http.get("/api/escalations?limit=10", headers=BEARER)).json()
         assert (listed["total"], len(listed["escalations"])) == (120, 10)
+        # Escalations kept before the page index existed are indexed when a gateway starts.
+        await store.redis.delete(store._order)
+        assert await store.reindex() == 120
+        again = await (await http.get("/api/escalations?limit=10", headers=BEARER)).json()
+        assert again["total"] == 120
 
 
 def _free_port() -> int:
