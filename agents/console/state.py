@@ -108,17 +108,21 @@ class Gateway:
         self._store = ConsoleStore(
             self.redis, self.prefix, keep=g.messages_keep, ttl=g.messages_ttl
         )
-        await self._store.reindex()
         self._client = Client(s, source="agentstream.console", on_unmatched=self.late_reply)
         await self._client.start()
         t, kafka, group = self.topics, s.kafka, f"{self.prefix}console"
+        store = self._store
+
+        async def escalations() -> None:
+            # Escalations kept before the console's page index existed: indexed first
+            # (here, not at start, so that a Redis outage delays it instead of the start).
+            await store.reindex()
+            await follow_group(
+                kafka, t.escalations, f"{group}.escalations", Escalation, self.escalated
+            )
+
         feeds = [
-            supervise(
-                "escalations feed",
-                lambda: follow_group(
-                    kafka, t.escalations, f"{group}.escalations", Escalation, self.escalated
-                ),
-            ),
+            supervise("escalations feed", escalations),
             supervise(
                 "replies feed",
                 lambda: follow_group(
