@@ -136,14 +136,11 @@ def sessions_end(
 
 
 async def _sessions(prefix: str, act: Any) -> Any:
-    import redis.asyncio as aioredis
-
     from agents.console.sessions import SessionRecords
     from config import Settings
+    from streams.redis_connect import redis_client
 
-    r = Settings().redis
-    password = r.password.get_secret_value() if r.password else None
-    redis = aioredis.Redis.from_url(r.url, password=password)
+    redis = redis_client(Settings().redis)
     try:
         return await act(SessionRecords(redis, prefix))
     finally:

@@ -26,6 +26,7 @@ from streams.loop import AgentLoop
 from streams.metrics import Metrics
 from streams.policy import Batch, Retry
 from streams.publisher import Producer, Publisher
+from streams.redis_connect import redis_client
 from streams.state import KeyedState
 from streams.transactions import Transactions
 
@@ -235,10 +236,7 @@ class App:
         )
         self._publisher = Publisher(kafka)
         await self._publisher.start()
-        return aioredis.Redis.from_url(
-            self.settings.redis.url,
-            password=_secret(self.settings.redis.password),
-        )
+        return redis_client(self.settings.redis)
 
     async def stop(self) -> None:
         """Drain every agent (finish, publish, acknowledge) within the shutdown timeout,
@@ -395,7 +393,3 @@ def _check_fits(spec: AgentSpec, rebalance_timeout: float) -> None:
             " lower the timeout, the attempts or Retry.outage, or raise "
             "AGENTSTREAM_KAFKA__REBALANCE_TIMEOUT"
         )
-
-
-def _secret(value: Any) -> str | None:
-    return None if value is None else str(value.get_secret_value())

@@ -24,6 +24,7 @@ from redis.backoff import NoBackoff
 
 from config import Settings
 from streams.metrics import CacheMetrics
+from streams.redis_connect import redis_client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,11 +75,9 @@ class RedisTier:
         if client is not None:
             self._client = client
             return
-        r, timeout = self.settings.redis, self.settings.cache.l2_timeout
-        password = None if r.password is None else r.password.get_secret_value()
-        self._client = aioredis.Redis.from_url(
-            r.url,
-            password=password,
+        timeout = self.settings.cache.l2_timeout
+        self._client = redis_client(
+            self.settings.redis,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 1),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -27,6 +26,7 @@ from schemas import Envelope
 from schemas.support import Escalation, HumanAnswer
 from schemas.support import Reply as SupportReply
 from streams import Client, Reply
+from streams.redis_connect import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,8 @@ class Gateway:
         secret = g.session_secret.get_secret_value().encode() if g.session_secret else None
         signer = Signer(secret or secrets.token_bytes(32))
         self.identities = Identities(g, signer)
-        r = settings.redis
-        password = r.password.get_secret_value() if r.password else None
         # Connects when first used; closed when the application stops.
-        self.redis = aioredis.Redis.from_url(r.url, password=password)
+        self.redis = redis_client(settings.redis)
         records = SessionRecords(self.redis, prefix)
         self.sessions = Sessions(signer, records, g.session_ttl, self.token)
         self.limiter = Limiter(self.redis, f"console:{prefix}:rate:")

@@ -25,6 +25,7 @@ from bench.targets import Target
 from bench.throughput import Builder, Contestant, running, timed_round
 from config import Settings
 from streams import App, Batch, BatchContext, Context
+from streams.redis_connect import redis_client
 
 WINDOW = Batch(max_size=100, within=1.0)
 FIXED, PER_ITEM = 0.002, 0.000_02
@@ -99,8 +100,7 @@ async def run(env: Env) -> Outcome:
         simulated=f"one call at a time, {FIXED * 1e3:g} ms + {PER_ITEM * 1e6:g} us/item",
         redis=s.redis.url, acks="all", idempotent=True, linger_ms=s.kafka.linger_ms,
     )  # fmt: skip
-    password = s.redis.password.get_secret_value() if s.redis.password else None
-    client = aioredis.Redis.from_url(s.redis.url, password=password)
+    client = redis_client(s.redis)
     stores: dict[str, Downstream] = {"redis": RedisStore(client), "simulated": SimulatedBulk()}
     rates: dict[str, list[float]] = {}
     try:
